@@ -1,0 +1,3 @@
+"""TaskRouter emulator."""
+
+__version__ = "0.1.0"

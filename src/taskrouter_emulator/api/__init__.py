@@ -1,0 +1,1 @@
+"""Wire-format helpers shared by every resource router."""

@@ -1,0 +1,57 @@
+"""Application factory: routers, error handlers, database and clock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from taskrouter_emulator import __version__
+from taskrouter_emulator.activities.router import router as activities_router
+from taskrouter_emulator.admin.router import router as admin_router
+from taskrouter_emulator.auth import Authenticator
+from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.config import Settings
+from taskrouter_emulator.db.engine import make_engine
+from taskrouter_emulator.db.migrate import upgrade
+from taskrouter_emulator.db.session import make_sessionmaker
+from taskrouter_emulator.errors import register_error_handlers
+from taskrouter_emulator.task_channels.router import router as task_channels_router
+from taskrouter_emulator.workspaces.router import router as workspaces_router
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None = None) -> FastAPI:
+    """Build the emulator app for the given settings (migrating the database first unless disabled)."""
+    settings = settings or Settings()
+    if settings.run_migrations:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    clock = clock or EmulatorClock(frozen=settings.clock == "frozen")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="taskrouter-emulator",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/emulator/docs",
+        redoc_url=None,
+        openapi_url="/emulator/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = factory
+    app.state.clock = clock
+    app.state.authenticator = Authenticator(settings, factory, clock)
+    register_error_handlers(app)
+    for router in (admin_router, workspaces_router, activities_router, task_channels_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,32 @@
+"""Settings, read from `TASKROUTER_*` environment variables and the command line."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of one emulator process."""
+
+    model_config = SettingsConfigDict(env_prefix="TASKROUTER_", extra="ignore")
+
+    database_url: str = "sqlite:///./taskrouter.db"
+    # Strict auth mode is on when auth_token is set: only this account/token pair is accepted.
+    account_sid: str = DEFAULT_ACCOUNT_SID
+    auth_token: str | None = None
+    # Externally visible base URL used in `url`, `links` and paging URLs (else the request's Host).
+    public_url: str | None = None
+    # "real": wall-clock time (plus any offset added through /emulator/clock); "frozen": time moves only on request.
+    clock: Literal["real", "frozen"] = "real"
+    # Seconds a canceled or completed task is kept before it is deleted (Twilio: 5 minutes).
+    task_retention_seconds: int = Field(default=300, ge=0)
+    # Days of event history kept for the Events resource and cumulative statistics (Twilio: 30).
+    event_retention_days: int = Field(default=30, ge=1)
+    # Scheduler poll interval in seconds; 0 disables the background scheduler thread.
+    scheduler_interval: float = Field(default=1.0, ge=0)
+    run_migrations: bool = True

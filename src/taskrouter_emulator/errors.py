@@ -1,0 +1,154 @@
+"""The `TwilioError` hierarchy and the handlers that render every failure as Twilio error JSON.
+
+twilio-python builds `TwilioRestException` from exactly the keys `code`, `message`, `more_info` and
+`status`, so every error response (ours, FastAPI's validation errors, unknown routes, crashes) uses them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class TwilioError(Exception):
+    """A failure with a Twilio error code and an HTTP status."""
+
+    status: int = 400
+    code: int = 20001
+
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.headers: dict[str, str] = {}
+
+
+class InvalidParameter(TwilioError):
+    """A parameter value is invalid or an operation is illegal in the current state (400/20001)."""
+
+
+class InvalidFriendlyName(TwilioError):
+    """FriendlyName is missing or longer than 64 characters (400/20002)."""
+
+    code = 20002
+
+
+class ResourceNotFound(TwilioError):
+    """The requested resource does not exist or belongs to another account (404/20404)."""
+
+    status = 404
+    code = 20404
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"The requested resource {path} was not found")
+
+
+class Conflict(TwilioError):
+    """The resource is not in a state that allows the modification (409/20409)."""
+
+    status = 409
+    code = 20409
+
+
+class PreconditionFailed(TwilioError):
+    """The If-Match header does not match the resource's ETag (412/20412)."""
+
+    status = 412
+    code = 20412
+
+
+class AuthenticationFailed(TwilioError):
+    """Credentials are missing or wrong (401/20003)."""
+
+    status = 401
+    code = 20003
+
+    def __init__(self, message: str = "Authentication Error - invalid username") -> None:
+        super().__init__(message)
+        self.headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'}
+
+
+class PageSizeTooLarge(TwilioError):
+    """PageSize above 1000 (400/20007)."""
+
+    code = 20007
+
+
+class AbsolutePagingNotAllowed(TwilioError):
+    """`Page` greater than zero without a `PageToken` (400/40153)."""
+
+    code = 40153
+
+
+def error_body(status: int, code: int, message: str) -> dict[str, Any]:
+    """Return Twilio's error JSON for the given status, code and message."""
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def _response(
+    status: int, code: int, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(status, code, message), status_code=status, headers=headers)
+
+
+def _describe_validation_error(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        location = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        name = ".".join(location) or "request"
+        parts.append(f"{name}: {err.get('msg', 'invalid value')}")
+    return "Invalid parameters: " + "; ".join(parts)
+
+
+_GENERIC_CODES = {
+    400: 20001,
+    401: 20003,
+    403: 20403,
+    409: 20409,
+    413: 20413,
+    429: 20429,
+    503: 20503,
+}
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Render every exception the app can raise as Twilio error JSON."""
+
+    @app.exception_handler(TwilioError)
+    async def _twilio_error(_request: Request, exc: TwilioError) -> JSONResponse:
+        return _response(exc.status, exc.code, exc.message, exc.headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _response(400, 20001, _describe_validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return _response(404, 20404, f"The requested resource {request.url.path} was not found")
+        if exc.status_code == 405:
+            return _response(
+                405, 20004, f"Method {request.method} not allowed on {request.url.path}"
+            )
+        code = _GENERIC_CODES.get(exc.status_code, 20500 if exc.status_code >= 500 else 20001)
+        return _response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _response(500, 20500, "Internal Server Error")

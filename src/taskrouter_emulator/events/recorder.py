@@ -1,0 +1,138 @@
+"""Record events: one call per state change, with the field groups of the Event reference.
+
+Services call `record(...)` in the same transaction as the change it describes, so the log (and,
+later, the callback outbox) never mentions a change that was rolled back. The `*_fields` helpers
+build the snake_case `event_data` groups; callers combine the groups an event type needs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from taskrouter_emulator.api.urls import workspace_path
+from taskrouter_emulator.clock import Clock
+from taskrouter_emulator.models import (
+    Activity,
+    Event,
+    TaskChannel,
+    TaskQueue,
+    Worker,
+    Workflow,
+    Workspace,
+)
+from taskrouter_emulator.sids import Prefix, new_sid
+
+# event_data keys copied into indexed columns so the Events list filters use indexes.
+_FILTER_COLUMNS = (
+    "task_sid",
+    "worker_sid",
+    "reservation_sid",
+    "task_queue_sid",
+    "workflow_sid",
+    "task_channel_sid",
+    "task_channel_unique_name",
+)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def epoch_seconds(moment: datetime) -> str:
+    """Render a datetime as epoch seconds, the way live callbacks send dates."""
+    return str(int(moment.timestamp()))
+
+
+def record(
+    session: Session,
+    *,
+    clock: Clock,
+    workspace: Workspace,
+    event_type: str,
+    resource_type: str,
+    resource_sid: str,
+    resource_path: str,
+    description: str,
+    data: Mapping[str, object] | None = None,
+) -> Event:
+    """Append one event to the workspace's log (values are stored as strings, as Twilio sends them)."""
+    now = clock.now()
+    event_data = {"workspace_sid": workspace.sid, "workspace_name": workspace.friendly_name}
+    event_data.update({k: _text(v) for k, v in (data or {}).items() if v is not None})
+    event = Event(
+        sid=new_sid(Prefix.EVENT),
+        account_sid=workspace.account_sid,
+        workspace_sid=workspace.sid,
+        event_type=event_type,
+        event_date=now,
+        event_date_ms=int(now.timestamp() * 1000),
+        description=description,
+        resource_type=resource_type,
+        resource_sid=resource_sid,
+        resource_url=resource_path,
+        actor_type="workspace",
+        actor_sid=workspace.sid,
+        actor_url=workspace_path(workspace.sid),
+        source_ip_address=None,
+        event_data=json.dumps(event_data),
+        **{column: event_data.get(column) for column in _FILTER_COLUMNS},
+    )
+    session.add(event)
+    return event
+
+
+def workspace_fields(workspace: Workspace) -> dict[str, object]:
+    """The Workspace field group."""
+    return {"workspace_sid": workspace.sid, "workspace_name": workspace.friendly_name}
+
+
+def activity_fields(activity: Activity) -> dict[str, object]:
+    """The Activity field group."""
+    return {
+        "activity_sid": activity.sid,
+        "activity_name": activity.friendly_name,
+        "activity_available": activity.available,
+    }
+
+
+def task_channel_fields(channel: TaskChannel) -> dict[str, object]:
+    """The TaskChannel field group."""
+    return {
+        "task_channel_sid": channel.sid,
+        "task_channel_name": channel.friendly_name,
+        "task_channel_unique_name": channel.unique_name,
+        "task_channel_optimized_routing": channel.channel_optimized_routing,
+    }
+
+
+def task_queue_fields(queue: TaskQueue) -> dict[str, object]:
+    """The TaskQueue field group."""
+    return {
+        "task_queue_sid": queue.sid,
+        "task_queue_name": queue.friendly_name,
+        "task_queue_target_expression": queue.target_workers or "",
+    }
+
+
+def workflow_fields(workflow: Workflow) -> dict[str, object]:
+    """The Workflow field group."""
+    return {"workflow_sid": workflow.sid, "workflow_name": workflow.friendly_name}
+
+
+def worker_fields(worker: Worker, activity: Activity) -> dict[str, object]:
+    """The Worker field group."""
+    return {
+        "worker_sid": worker.sid,
+        "worker_name": worker.friendly_name,
+        "worker_attributes": worker.attributes,
+        "worker_activity_sid": activity.sid,
+        "worker_activity_name": activity.friendly_name,
+        "worker_available": activity.available,
+        "worker_version": worker.version,
+    }

@@ -1,0 +1,24 @@
+"""Central ORM models (one module per resource, imported here so metadata is complete)."""
+
+from taskrouter_emulator.models.account import Account
+from taskrouter_emulator.models.activity import Activity
+from taskrouter_emulator.models.base import Base
+from taskrouter_emulator.models.event import Event
+from taskrouter_emulator.models.task_channel import TaskChannel
+from taskrouter_emulator.models.task_queue import TaskQueue
+from taskrouter_emulator.models.worker import Worker, WorkerChannel
+from taskrouter_emulator.models.workflow import Workflow
+from taskrouter_emulator.models.workspace import Workspace
+
+__all__ = [
+    "Account",
+    "Activity",
+    "Base",
+    "Event",
+    "TaskChannel",
+    "TaskQueue",
+    "Worker",
+    "WorkerChannel",
+    "Workflow",
+    "Workspace",
+]

@@ -1,0 +1,23 @@
+"""Workspace: the container of every other TaskRouter resource."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from taskrouter_emulator.models.base import Base, ResourceMixin
+
+
+class Workspace(ResourceMixin, Base):
+    """A TaskRouter workspace."""
+
+    __tablename__ = "workspace"
+    __table_args__ = (Index("ix_workspace_account_sid", "account_sid", "id"),)
+
+    friendly_name: Mapped[str] = mapped_column(String(64))
+    event_callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    events_filter: Mapped[str | None] = mapped_column(Text, nullable=True)
+    multi_task_enabled: Mapped[bool] = mapped_column(Boolean)
+    prioritize_queue_order: Mapped[str] = mapped_column(String(4))
+    default_activity_sid: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    timeout_activity_sid: Mapped[str | None] = mapped_column(String(34), nullable=True)
