@@ -49,7 +49,7 @@ def activity_names(session: Session, workspace: Workspace) -> dict[str, str]:
     rows = session.execute(
         select(Activity.sid, Activity.friendly_name).where(Activity.sid.in_(sids))
     )
-    return dict(rows.tuples())
+    return {row[0]: row[1] for row in rows}
 
 
 def create(
