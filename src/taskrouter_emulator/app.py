@@ -18,7 +18,11 @@ from taskrouter_emulator.db.engine import make_engine
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.session import make_sessionmaker
 from taskrouter_emulator.errors import register_error_handlers
+from taskrouter_emulator.events.router import router as events_router
 from taskrouter_emulator.task_channels.router import router as task_channels_router
+from taskrouter_emulator.task_queues.router import router as task_queues_router
+from taskrouter_emulator.workers.router import router as workers_router
+from taskrouter_emulator.workflows.router import router as workflows_router
 from taskrouter_emulator.workspaces.router import router as workspaces_router
 
 logger = logging.getLogger(__name__)
@@ -52,6 +56,15 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.clock = clock
     app.state.authenticator = Authenticator(settings, factory, clock)
     register_error_handlers(app)
-    for router in (admin_router, workspaces_router, activities_router, task_channels_router):
+    for router in (
+        admin_router,
+        workspaces_router,
+        activities_router,
+        task_channels_router,
+        workers_router,
+        task_queues_router,
+        workflows_router,
+        events_router,
+    ):
         app.include_router(router)
     return app

@@ -4,6 +4,7 @@ from taskrouter_emulator.models.account import Account
 from taskrouter_emulator.models.activity import Activity
 from taskrouter_emulator.models.base import Base
 from taskrouter_emulator.models.event import Event
+from taskrouter_emulator.models.task import Reservation, Task
 from taskrouter_emulator.models.task_channel import TaskChannel
 from taskrouter_emulator.models.task_queue import TaskQueue
 from taskrouter_emulator.models.worker import Worker, WorkerChannel
@@ -15,6 +16,8 @@ __all__ = [
     "Activity",
     "Base",
     "Event",
+    "Reservation",
+    "Task",
     "TaskChannel",
     "TaskQueue",
     "Worker",
