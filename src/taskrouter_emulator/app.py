@@ -19,8 +19,12 @@ from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.session import make_sessionmaker
 from taskrouter_emulator.errors import register_error_handlers
 from taskrouter_emulator.events.router import router as events_router
+from taskrouter_emulator.reservations.router import router as reservations_router
+from taskrouter_emulator.scheduler import timers
+from taskrouter_emulator.scheduler.runner import Scheduler
 from taskrouter_emulator.task_channels.router import router as task_channels_router
 from taskrouter_emulator.task_queues.router import router as task_queues_router
+from taskrouter_emulator.tasks.router import router as tasks_router
 from taskrouter_emulator.workers.router import router as workers_router
 from taskrouter_emulator.workflows.router import router as workflows_router
 from taskrouter_emulator.workspaces.router import router as workspaces_router
@@ -37,9 +41,18 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     factory = make_sessionmaker(engine)
     clock = clock or EmulatorClock(frozen=settings.clock == "frozen")
 
+    timers.configure(
+        retention_seconds=settings.task_retention_seconds, event_retention_days=settings.event_retention_days
+    )
+    scheduler = Scheduler(factory, clock, settings.scheduler_interval) if settings.scheduler_interval > 0 else None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -55,6 +68,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.sessionmaker = factory
     app.state.clock = clock
     app.state.authenticator = Authenticator(settings, factory, clock)
+    app.state.scheduler = scheduler
     register_error_handlers(app)
     for router in (
         admin_router,
@@ -64,6 +78,8 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         workers_router,
         task_queues_router,
         workflows_router,
+        tasks_router,
+        reservations_router,
         events_router,
     ):
         app.include_router(router)

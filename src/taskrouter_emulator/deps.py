@@ -12,7 +12,10 @@ from taskrouter_emulator.api.pagination import PageRequest, page_request
 from taskrouter_emulator.api.urls import public_base_url
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
+from taskrouter_emulator.db.locks import workspace_lock
 from taskrouter_emulator.models import Workspace
+from taskrouter_emulator.routing.context import RoutingContext
+from taskrouter_emulator.scheduler import timers
 from taskrouter_emulator.workspaces import service as workspace_service
 
 
@@ -60,9 +63,28 @@ BaseUrlDep = Annotated[str, Depends(get_base_url)]
 PageDep = Annotated[PageRequest, Depends(page_request)]
 
 
-def get_workspace(workspace_sid: str, session: SessionDep, account_sid: AccountDep) -> Workspace:
-    """Resolve the `{workspace_sid}` path parameter to a workspace of the caller's account."""
-    return workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+def get_workspace(
+    request: Request, workspace_sid: str, session: SessionDep, account_sid: AccountDep, clock: ClockDep
+) -> Workspace:
+    """Resolve `{workspace_sid}` to a workspace of the caller's account, ready for this request.
+
+    Writes take the workspace's lock (Postgres; SQLite serialises writers anyway) so concurrent
+    requests leave one consistent outcome, and overdue timers of the workspace fire first, so no
+    response shows, say, a pending reservation whose timeout has passed.
+    """
+    workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+    if request.method != "GET":
+        workspace_lock(session, workspace.sid)
+    timers.fire_due(session, clock=clock, workspace=workspace)
+    return workspace
 
 
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+
+
+def get_routing_context(session: SessionDep, workspace: WorkspaceDep, clock: ClockDep) -> RoutingContext:
+    """Load the workspace's routing configuration for services that move tasks and reservations."""
+    return RoutingContext.load(session, clock=clock, workspace=workspace)
+
+
+RoutingDep = Annotated[RoutingContext, Depends(get_routing_context)]

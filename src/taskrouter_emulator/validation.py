@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from taskrouter_emulator.errors import InvalidFriendlyName, InvalidParameter, ResourceNotFound
+from taskrouter_emulator.expressions import ExpressionError, parse
 from taskrouter_emulator.sids import Prefix, is_sid
 
 
@@ -52,4 +53,14 @@ def path_sid(value: str, prefix: Prefix, path: str) -> str:
     """Check a SID taken from the URL path; a malformed one is simply not found."""
     if not is_sid(value, prefix):
         raise ResourceNotFound(path)
+    return value
+
+
+def expression(value: str, *, name: str) -> str:
+    """Check that an expression parses; a bad one is a 400 naming the parameter and the position."""
+
+    try:
+        parse(value)
+    except ExpressionError as exc:
+        raise InvalidParameter(f"Invalid {name}: {exc}") from None
     return value

@@ -2,25 +2,76 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from taskrouter_emulator import __version__
+from taskrouter_emulator.api.forms import TwilioDateTime, TwilioParams, params
+from taskrouter_emulator.errors import InvalidParameter
+from taskrouter_emulator.scheduler.runner import fire_once, run_until
 
 router = APIRouter(prefix="/emulator")
+
+
+class ClockChange(TwilioParams):
+    advance: float | None = None
+    set: TwilioDateTime | None = None
+    mode: str | None = None
+
+
+def _clock_state(request: Request) -> dict[str, Any]:
+    clock = request.app.state.clock
+    now: datetime = clock.now()
+    return {"now": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "epoch_ms": int(now.timestamp() * 1000), "frozen": clock.frozen}
+
+
+def _authorise(request: Request) -> None:
+    # The clock is global to the process; in strict mode only the configured account may move it.
+    if request.app.state.settings.auth_token is not None:
+        request.app.state.authenticator.account_for(request.headers.get("authorization"))
 
 
 @router.get("/health")
 def health(request: Request) -> dict[str, Any]:
     """Report the version, the database backend and the emulated time (no authentication)."""
-    engine = request.app.state.engine
+    scheduler = getattr(request.app.state, "scheduler", None)
     return {
         "status": "ok",
         "version": __version__,
-        "database": engine.dialect.name,
-        "clock": {
-            "now": request.app.state.clock.now().isoformat(),
-            "frozen": request.app.state.clock.frozen,
-        },
+        "database": request.app.state.engine.dialect.name,
+        "clock": _clock_state(request),
+        "scheduler_last_tick": scheduler.last_tick if scheduler else None,
     }
+
+
+@router.get("/clock")
+def read_clock(request: Request) -> dict[str, Any]:
+    """Return the emulated time and whether the clock is frozen."""
+    _authorise(request)
+    return _clock_state(request)
+
+
+@router.post("/clock")
+def change_clock(request: Request, change: Annotated[ClockChange, Depends(params(ClockChange))]) -> dict[str, Any]:
+    """Freeze/unfreeze (`Mode`), set (`Set`) or advance (`Advance`, seconds) the clock, firing due timers in order."""
+    _authorise(request)
+    clock = request.app.state.clock
+    factory = request.app.state.sessionmaker
+    if change.mode is not None:
+        if change.mode not in ("frozen", "real"):
+            raise InvalidParameter("Mode must be 'frozen' or 'real'")
+        clock.freeze(change.mode == "frozen")
+    if change.set is not None:
+        if change.set < clock.now():
+            # Moving backwards would make stored due times meaningless; only forward moves fire timers.
+            raise InvalidParameter("Set cannot move the clock backwards")
+        run_until(factory, clock, target_seconds=(change.set - clock.now()).total_seconds())
+    if change.advance is not None:
+        if change.advance < 0:
+            raise InvalidParameter("Advance must not be negative")
+        run_until(factory, clock, target_seconds=change.advance)
+    if change.set is None and change.advance is None:
+        fire_once(factory, clock)
+    return _clock_state(request)

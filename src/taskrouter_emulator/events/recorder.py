@@ -18,6 +18,8 @@ from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.models import (
     Activity,
     Event,
+    Reservation,
+    Task,
     TaskChannel,
     TaskQueue,
     Worker,
@@ -136,3 +138,30 @@ def worker_fields(worker: Worker, activity: Activity) -> dict[str, object]:
         "worker_available": activity.available,
         "worker_version": worker.version,
     }
+
+
+def task_fields(task: Task, *, channel_unique_name: str | None, now: datetime) -> dict[str, object]:
+    """The Task field group (dates as epoch seconds, as live callbacks send them)."""
+    return {
+        "task_sid": task.sid,
+        "task_attributes": task.attributes,
+        "task_age": max(0, int((now - task.date_created).total_seconds())),
+        "task_priority": task.priority,
+        "task_assignment_status": task.assignment_status,
+        "task_canceled_reason": task.reason if task.assignment_status == "canceled" else None,
+        "task_completed_reason": task.reason if task.assignment_status == "completed" else None,
+        "task_version": task.version,
+        "task_channel_sid": task.task_channel_sid,
+        "task_channel_unique_name": channel_unique_name,
+        "task_date_created": epoch_seconds(task.date_created),
+        "task_queue_entered_date": epoch_seconds(task.task_queue_entered_at) if task.task_queue_entered_at else None,
+        "task_ignore_capacity": task.ignore_capacity,
+        "task_virtual_start_time": epoch_seconds(task.virtual_start_time),
+        "task_queue_sid": task.task_queue_sid,
+        "workflow_sid": task.workflow_sid,
+    }
+
+
+def reservation_fields(reservation: Reservation) -> dict[str, object]:
+    """The Reservation field group."""
+    return {"reservation_sid": reservation.sid, "reservation_version": reservation.version}

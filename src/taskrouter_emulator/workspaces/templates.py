@@ -8,6 +8,9 @@ from taskrouter_emulator.activities import service as activity_service
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.models import Workspace
 from taskrouter_emulator.task_channels import service as channel_service
+from taskrouter_emulator.task_queues import service as queue_service
+from taskrouter_emulator.workflows import service as workflow_service
+from taskrouter_emulator.workflows.configuration import fifo_configuration
 
 # (friendly_name, available); Offline is both the default and the timeout activity.
 DEFAULT_ACTIVITIES = (("Offline", False), ("Available", True), ("Unavailable", False))
@@ -45,4 +48,12 @@ def populate(session: Session, *, clock: Clock, workspace: Workspace, template: 
 
 
 def _fifo(session: Session, *, clock: Clock, workspace: Workspace) -> None:
-    """Add "Sample Queue" and "Default Fifo Workflow" (filled in with the queue and workflow resources)."""
+    """Add "Sample Queue" (every worker) and "Default Fifo Workflow" routing every task to it."""
+    queue = queue_service.create(session, clock=clock, workspace=workspace, friendly_name="Sample Queue")
+    workflow_service.create(
+        session,
+        clock=clock,
+        workspace=workspace,
+        friendly_name="Default Fifo Workflow",
+        configuration=fifo_configuration(queue.sid),
+    )

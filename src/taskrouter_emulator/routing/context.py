@@ -1,0 +1,94 @@
+"""What one routing decision needs loaded once: the workspace's queues, workflows, channels, activities."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskrouter_emulator.clock import Clock
+from taskrouter_emulator.expressions import time_variables
+from taskrouter_emulator.models import Activity, Task, TaskChannel, TaskQueue, Workflow, Workspace
+from taskrouter_emulator.workflows.configuration import (
+    ConfigurationError,
+    RoutingConfiguration,
+    Target,
+    parse_configuration,
+)
+
+
+@lru_cache(maxsize=65536)
+def cached_attributes(text: str) -> dict[str, Any]:
+    """Decode an attributes document once per distinct text (callers must not mutate the result)."""
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class RoutingContext:
+    """A snapshot of a workspace's configuration, loaded once per routing pass."""
+
+    session: Session
+    clock: Clock
+    workspace: Workspace
+    now: datetime
+    queues: dict[str, TaskQueue]
+    workflows: dict[str, Workflow]
+    channels: dict[str, TaskChannel]
+    activities: dict[str, Activity]
+    _configurations: dict[str, RoutingConfiguration | None] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, *, clock: Clock, workspace: Workspace) -> RoutingContext:
+        """Load the workspace's queues, workflows, channels and activities."""
+        sid = workspace.sid
+        return cls(
+            session=session,
+            clock=clock,
+            workspace=workspace,
+            now=clock.now(),
+            queues={q.sid: q for q in session.scalars(select(TaskQueue).where(TaskQueue.workspace_sid == sid))},
+            workflows={w.sid: w for w in session.scalars(select(Workflow).where(Workflow.workspace_sid == sid))},
+            channels={c.sid: c for c in session.scalars(select(TaskChannel).where(TaskChannel.workspace_sid == sid))},
+            activities={a.sid: a for a in session.scalars(select(Activity).where(Activity.workspace_sid == sid))},
+        )
+
+    def configuration(self, workflow_sid: str | None) -> RoutingConfiguration | None:
+        """Return the parsed configuration of a workflow (None if unknown)."""
+        if workflow_sid is None:
+            return None
+        if workflow_sid not in self._configurations:
+            workflow = self.workflows.get(workflow_sid)
+            try:
+                self._configurations[workflow_sid] = (
+                    parse_configuration(workflow.configuration) if workflow else None
+                )
+            except ConfigurationError:
+                self._configurations[workflow_sid] = None
+        return self._configurations[workflow_sid]
+
+    def target_of(self, task: Task) -> Target | None:
+        """Return the workflow target (routing step) the task is currently in, if any."""
+        configuration = self.configuration(task.workflow_sid)
+        if configuration is None or task.filter_index is None or task.target_index is None:
+            return None
+        if task.filter_index < 0:
+            return configuration.default_filter
+        if task.filter_index >= len(configuration.filters):
+            return None
+        targets = configuration.filters[task.filter_index].targets
+        return targets[task.target_index] if task.target_index < len(targets) else None
+
+    def channel_name(self, channel_sid: str) -> str | None:
+        """Return a task channel's unique name."""
+        channel = self.channels.get(channel_sid)
+        return channel.unique_name if channel else None
+
+    def task_variables(self, task: Task) -> dict[str, Any]:
+        """Return the variables for expressions about a task: `task.*` and `taskrouter.*`."""
+        return {"task": cached_attributes(task.attributes), "taskrouter": time_variables(self.now)}

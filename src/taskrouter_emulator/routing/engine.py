@@ -1,0 +1,332 @@
+"""The routing engine: workflow evaluation (filters, targets, step timeouts) and worker assignment.
+
+`enter_workflow` puts a task into the first matching filter's first usable target; `advance_step`
+moves it on when a step times out; `route` offers waiting tasks to eligible workers. `route` is
+called after every change that can create a match: a task created or updated, a worker becoming
+available or gaining capacity, a reservation ending, a queue or workflow changing. Because every such
+change routes the affected tasks or workers immediately, an available worker never sits next to a
+task it could take, so routing a single new task (or a single freed worker) keeps the global order:
+higher priority first, then FIFO/LIFO by `virtual_start_time`, queue kinds ordered by the workspace's
+`prioritize_queue_order`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from taskrouter_emulator.clock import Clock
+from taskrouter_emulator.errors import InvalidParameter
+from taskrouter_emulator.expressions import evaluate
+from taskrouter_emulator.models import Reservation, Task, TaskQueue, Workspace
+from taskrouter_emulator.routing.context import RoutingContext
+from taskrouter_emulator.routing.eligibility import (
+    Candidate,
+    eligible,
+    load_candidates,
+    queue_matches,
+)
+from taskrouter_emulator.routing.events import task_event
+from taskrouter_emulator.sids import Prefix, is_sid
+from taskrouter_emulator.workflows.configuration import Target
+
+WAITING = ("pending", "reserved")
+WORKFLOW_TIMEOUT_REASON = "Task canceled on Workflow timeout"
+WORKFLOW_SKIPPED_REASON = "Task skipped out of the Workflow"
+
+
+class NoMatchingFilter(InvalidParameter):
+    """No workflow filter matched the task and there is no default_filter (400/20001)."""
+
+
+def enter_workflow(ctx: RoutingContext, task: Task, *, reevaluate: bool = False) -> None:
+    """Evaluate the task's workflow: first matching filter, first usable target; else default_filter."""
+    configuration = ctx.configuration(task.workflow_sid)
+    if configuration is None:
+        raise InvalidParameter(f"Workflow {task.workflow_sid} has no usable configuration")
+    if not reevaluate:
+        task_event(ctx, task, "workflow.entered", f"Task {task.sid} entered Workflow {task.workflow_sid}")
+    variables = ctx.task_variables(task)
+    matched_any = False
+    for index, task_filter in enumerate(configuration.filters):
+        if not evaluate(task_filter.expression, variables, bare="task"):
+            continue
+        matched_any = True
+        # A filter whose every step is skipped counts as not matching: try the next filters.
+        if _enter_target(ctx, task, index, 0):
+            return
+    if configuration.default_filter is not None:
+        _place(ctx, task, -1, 0, configuration.default_filter)
+        return
+    if matched_any:
+        task_event(ctx, task, "workflow.skipped", f"Task {task.sid} skipped out of Workflow {task.workflow_sid}")
+        _cancel(ctx, task, WORKFLOW_SKIPPED_REASON)
+        return
+    raise NoMatchingFilter(
+        f"The Task attributes could not be matched a Workflow: no filter of Workflow {task.workflow_sid} "
+        "matches and it has no default_filter"
+    )
+
+
+def place_in_queue(ctx: RoutingContext, task: Task, queue: TaskQueue) -> None:
+    """Put a task straight into a queue (direct queue routing: no workflow steps)."""
+    task.filter_index = None
+    task.target_index = None
+    _enter_queue(ctx, task, queue.sid, step_timeout_at=None)
+
+
+def advance_step(ctx: RoutingContext, task: Task) -> None:
+    """A step timed out: leave the queue, take the next target, or cancel the task at the end."""
+    if task.assignment_status not in WAITING or task.filter_index is None or task.target_index is None:
+        task.step_timeout_at = None
+        return
+    freed = _end_pending_offers(ctx, task)
+    task.step_timeout_at = None
+    task_event(ctx, task, "task-queue.timeout", f"Task {task.sid} timed out of TaskQueue {task.task_queue_sid}")
+    if task.filter_index >= 0 and _enter_target(ctx, task, task.filter_index, task.target_index + 1):
+        route(ctx, task_sids=[task.sid])
+    else:
+        task_event(ctx, task, "workflow.timeout", f"Task {task.sid} timed out of Workflow {task.workflow_sid}")
+        _cancel(ctx, task, WORKFLOW_TIMEOUT_REASON)
+    route(ctx, worker_sids=freed)
+
+
+def route(
+    ctx: RoutingContext,
+    *,
+    task_sids: Collection[str] | None = None,
+    worker_sids: Collection[str] | None = None,
+) -> None:
+    """Offer waiting tasks to eligible workers (restricted to some tasks or some workers when given)."""
+    if task_sids is not None and not task_sids:
+        return
+    if worker_sids is not None and not worker_sids:
+        return
+    stmt = select(Task).where(Task.workspace_sid == ctx.workspace.sid, Task.assignment_status.in_(WAITING))
+    if task_sids is not None:
+        stmt = stmt.where(Task.sid.in_(list(task_sids)))
+    tasks = [
+        t for t in ctx.session.scalars(stmt) if t.task_queue_sid or (t.routing_target or "").startswith("WK")
+    ]
+    if not tasks:
+        return
+    candidates = load_candidates(ctx.session, ctx, worker_sids=worker_sids)
+    direct = _direct_candidates(ctx, tasks)
+    if not candidates and not direct:
+        return
+    outstanding = _pending_counts(ctx, tasks)
+    cache: dict[tuple[str, str], bool] = {}
+    for task in sorted(tasks, key=lambda t: _task_order(ctx, t)):
+        if is_sid(task.routing_target or "", Prefix.WORKER):
+            _route_to_worker(ctx, task, candidates, direct, outstanding)
+            continue
+        queue = ctx.queues.get(task.task_queue_sid or "")
+        if queue is None:
+            continue
+        wanted = queue.max_reserved_workers - outstanding.get(task.sid, 0)
+        if wanted <= 0:
+            continue
+        for candidate in eligible(ctx, task, queue, candidates, cache)[:wanted]:
+            _reserve(ctx, task, candidate, queue, outstanding)
+
+
+def reevaluate_workflow(ctx: RoutingContext, workflow_sid: str) -> None:
+    """Push the workflow's waiting tasks through its (new) configuration again (`ReEvaluateTasks`)."""
+    waiting = list(
+        ctx.session.scalars(
+            select(Task)
+            .where(
+                Task.workspace_sid == ctx.workspace.sid,
+                Task.workflow_sid == workflow_sid,
+                Task.assignment_status.in_(WAITING),
+                Task.routing_target.is_(None) | Task.routing_target.like("WW%"),
+            )
+            .order_by(Task.id)
+        )
+    )
+    freed: list[str] = []
+    for task in waiting:
+        freed.extend(_end_pending_offers(ctx, task))
+        try:
+            enter_workflow(ctx, task, reevaluate=True)
+        except NoMatchingFilter:
+            _cancel(ctx, task, "Task no longer matches any filter of its Workflow")
+    route(ctx, task_sids=[t.sid for t in waiting if t.assignment_status in WAITING])
+    route(ctx, worker_sids=freed)
+
+
+def _enter_target(ctx: RoutingContext, task: Task, filter_index: int, start: int) -> bool:
+    """Place the task in the first usable target from `start` on; False if every one is skipped or past."""
+    configuration = ctx.configuration(task.workflow_sid)
+    assert configuration is not None
+    targets = configuration.filters[filter_index].targets
+    for index in range(start, len(targets)):
+        target = targets[index]
+        deadline = _deadline(task, targets, index)
+        if deadline is not None and deadline <= ctx.now:
+            continue  # this step's cumulative deadline has already passed (task age based)
+        if target.skip_if is not None and _should_skip(ctx, task, filter_index, index, target):
+            continue
+        _place(ctx, task, filter_index, index, target)
+        return True
+    return False
+
+
+def _deadline(task: Task, targets: tuple[Target, ...], index: int):  # type: ignore[no-untyped-def]
+    """Cumulative step deadline: task creation plus every timeout up to and including this step."""
+    if targets[index].timeout is None:
+        return None
+    total = sum(t.timeout or 0 for t in targets[: index + 1])
+    return task.date_created + timedelta(seconds=total)
+
+
+def _should_skip(ctx: RoutingContext, task: Task, filter_index: int, index: int, target: Target) -> bool:
+    """Evaluate `skip_if`, which only applies when no worker can take the task right away."""
+    queue = ctx.queues.get(target.queue)
+    if queue is None:
+        return True
+    saved = (task.filter_index, task.target_index)
+    task.filter_index, task.target_index = filter_index, index
+    try:
+        available = load_candidates(ctx.session, ctx)
+        if eligible(ctx, task, queue, available, {}):
+            return False
+        everyone = load_candidates(ctx.session, ctx, available_only=False)
+        cache: dict[tuple[str, str], bool] = {}
+        in_queue = [c for c in everyone if queue_matches(ctx, queue, c, cache)]
+        counts: dict[str, object] = defaultdict(int)
+        counts["available"] = sum(1 for c in in_queue if c.activity.available)
+        counts["unavailable"] = sum(1 for c in in_queue if not c.activity.available)
+        for activity_sid in ctx.activities:
+            counts[activity_sid] = sum(1 for c in in_queue if c.activity.sid == activity_sid)
+        assert target.skip_if is not None
+        return evaluate(target.skip_if, {"workers": dict(counts), "task": ctx.task_variables(task)["task"]})
+    finally:
+        task.filter_index, task.target_index = saved
+
+
+def _place(ctx: RoutingContext, task: Task, filter_index: int, index: int, target: Target) -> None:
+    configuration = ctx.configuration(task.workflow_sid)
+    assert configuration is not None
+    task.filter_index, task.target_index = filter_index, index
+    # A target's priority wins over the task's own while the task is in that step.
+    task.priority = target.priority if target.priority is not None else (task.requested_priority or 0)
+    deadline = _deadline(task, configuration.filters[filter_index].targets, index) if filter_index >= 0 else None
+    step = "default filter" if filter_index < 0 else f"filter {filter_index} target {index}"
+    task_event(ctx, task, "workflow.target-matched", f"Task {task.sid} matched {step} of Workflow {task.workflow_sid}")
+    _enter_queue(ctx, task, target.queue, step_timeout_at=deadline)
+
+
+def _enter_queue(ctx: RoutingContext, task: Task, queue_sid: str, *, step_timeout_at) -> None:  # type: ignore[no-untyped-def]
+    previous = task.task_queue_sid
+    task.step_timeout_at = step_timeout_at
+    task.version += 1
+    task.date_updated = ctx.now
+    if previous == queue_sid:
+        ctx.session.flush()
+        return
+    if previous is not None:
+        task_event(ctx, task, "task-queue.moved", f"Task {task.sid} moved from TaskQueue {previous} to {queue_sid}")
+    task.task_queue_sid = queue_sid
+    task.task_queue_entered_at = ctx.now
+    ctx.session.flush()
+    task_event(ctx, task, "task-queue.entered", f"Task {task.sid} entered TaskQueue {queue_sid}")
+
+
+def _task_order(ctx: RoutingContext, task: Task) -> tuple[int, int, float]:
+    queue = ctx.queues.get(task.task_queue_sid or "")
+    order = queue.task_order if queue else "FIFO"
+    kind = 0 if order == ctx.workspace.prioritize_queue_order else 1
+    moment = task.virtual_start_time.timestamp()
+    return (-task.priority, kind, -moment if order == "LIFO" else moment)
+
+
+def _pending_counts(ctx: RoutingContext, tasks: list[Task]) -> dict[str, int]:
+    reserved = [t.sid for t in tasks if t.assignment_status == "reserved"]
+    if not reserved:
+        return {}
+    rows = ctx.session.execute(
+        select(Reservation.task_sid, func.count())
+        .where(Reservation.task_sid.in_(reserved), Reservation.reservation_status == "pending")
+        .group_by(Reservation.task_sid)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def _direct_candidates(ctx: RoutingContext, tasks: list[Task]) -> dict[str, Candidate]:
+    sids = {t.routing_target for t in tasks if t.ignore_capacity and is_sid(t.routing_target or "", Prefix.WORKER)}
+    if not sids:
+        return {}
+    found = load_candidates(ctx.session, ctx, worker_sids=[s for s in sids if s], available_only=False)
+    return {c.worker.sid: c for c in found}
+
+
+def _route_to_worker(
+    ctx: RoutingContext,
+    task: Task,
+    candidates: list[Candidate],
+    direct: dict[str, Candidate],
+    outstanding: dict[str, int],
+) -> None:
+    """Direct routing: the named worker only; with IgnoreCapacity it gets the task even when busy or away."""
+    if outstanding.get(task.sid, 0):
+        return
+    if task.ignore_capacity:
+        candidate = direct.get(task.routing_target or "")
+        if candidate is not None and task.sid not in candidate.pending_tasks:
+            _reserve(ctx, task, candidate, None, outstanding)
+        return
+    pool = [c for c in candidates if c.worker.sid == task.routing_target]
+    for candidate in eligible(ctx, task, None, pool, {})[:1]:
+        _reserve(ctx, task, candidate, None, outstanding)
+
+
+def _reserve(
+    ctx: RoutingContext, task: Task, candidate: Candidate, queue: TaskQueue | None, outstanding: dict[str, int]
+) -> None:
+    from taskrouter_emulator.reservations import service as reservation_service
+    from taskrouter_emulator.tasks.service import MAX_ASSIGNMENT_COUNT
+
+    if task.assignment_status == "pending" and task.assignment_count >= MAX_ASSIGNMENT_COUNT:
+        _cancel(ctx, task, "Task TTL Exceeded or Max assignment count exceeded")
+        return
+    if task.assignment_status not in WAITING:
+        return
+    reservation_service.create(ctx, task=task, worker=candidate.worker, queue=queue)
+    candidate.take(task)
+    outstanding[task.sid] = outstanding.get(task.sid, 0) + 1
+
+
+def _end_pending_offers(ctx: RoutingContext, task: Task) -> list[str]:
+    from taskrouter_emulator.reservations import service as reservation_service
+
+    freed = reservation_service.end_pending(ctx, task, status="canceled", event_type="reservation.canceled")
+    if task.assignment_status == "reserved":
+        task.assignment_status = "pending"
+    return freed
+
+
+def _cancel(ctx: RoutingContext, task: Task, reason: str) -> None:
+    from taskrouter_emulator.tasks import service as task_service
+
+    task_service.cancel(ctx, task, reason=reason)
+
+
+def route_after_change(
+    session: Session,
+    *,
+    clock: Clock,
+    workspace: Workspace,
+    worker_sids: Collection[str] | None = None,
+    workflow_sid: str | None = None,
+) -> None:
+    """Route after a change made outside the engine: some workers changed, a queue changed (all), or a workflow re-evaluates."""
+    ctx = RoutingContext.load(session, clock=clock, workspace=workspace)
+    if workflow_sid is not None:
+        reevaluate_workflow(ctx, workflow_sid)
+    else:
+        route(ctx, worker_sids=worker_sids)

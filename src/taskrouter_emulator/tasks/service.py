@@ -1,0 +1,452 @@
+"""Task lifecycle: create, update, cancel, wrap up, complete, delete, TTL expiry and clean-up.
+
+Statuses: pending → reserved (an offer is out) → assigned (accepted) → wrapping → completed;
+pending or reserved → canceled. An assigned task never becomes canceled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from taskrouter_emulator import validation
+from taskrouter_emulator.api.forms import json_object_text
+from taskrouter_emulator.api.urls import child_path
+from taskrouter_emulator.errors import InvalidParameter, PreconditionFailed, ResourceNotFound
+from taskrouter_emulator.expressions import evaluate, parse
+from taskrouter_emulator.models import (
+    Reservation,
+    Task,
+    TaskChannel,
+    TaskQueue,
+    Worker,
+    Workflow,
+    Workspace,
+)
+from taskrouter_emulator.routing import engine
+from taskrouter_emulator.routing.context import RoutingContext, cached_attributes
+from taskrouter_emulator.routing.events import task_event
+from taskrouter_emulator.sids import Prefix, is_sid, new_sid
+
+STATUSES = ("pending", "reserved", "assigned", "canceled", "wrapping", "completed")
+DEFAULT_TIMEOUT = 86400
+MAX_TIMEOUT = 1209600
+MAX_PRIORITY = 2**31 - 1
+MAX_ATTRIBUTES_LENGTH = 4096
+# An assigned task is deleted by the system after 24 hours (not configurable on Twilio).
+ASSIGNED_TASK_LIFETIME = 86400
+MAX_ASSIGNMENT_COUNT = 1000
+TTL_REASON = "Task TTL Exceeded"
+ORDERING_FIELDS = {"datecreated": Task.id, "priority": Task.priority, "virtualstarttime": Task.virtual_start_time}
+_YEAR_1900 = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def path(task: Task) -> str:
+    """Return the path of a task."""
+    return child_path(task.workspace_sid, "Tasks", task.sid)
+
+
+def get(session: Session, *, workspace: Workspace, sid: str) -> Task:
+    """Return a task of the workspace, or 404 (also once it has been deleted)."""
+    where = child_path(workspace.sid, "Tasks", sid)
+    validation.path_sid(sid, Prefix.TASK, where)
+    task = session.scalars(select(Task).where(Task.sid == sid, Task.workspace_sid == workspace.sid)).one_or_none()
+    if task is None:
+        raise ResourceNotFound(where)
+    return task
+
+
+def check_if_match(task: Task, if_match: str | None) -> None:
+    """Compare an If-Match header with the task's version (412 on mismatch)."""
+    if if_match is not None and if_match.strip().strip('"') != str(task.version):
+        raise PreconditionFailed(f"Precondition failed: ETag {task.version} does not match If-Match {if_match.strip()}")
+
+
+def create(
+    ctx: RoutingContext,
+    *,
+    attributes: str | None = None,
+    priority: int | None = None,
+    timeout: int | None = None,
+    task_channel: str | None = None,
+    workflow_sid: str | None = None,
+    virtual_start_time: datetime | None = None,
+    routing_target: str | None = None,
+    ignore_capacity: bool | None = None,
+    task_queue_sid: str | None = None,
+) -> Task:
+    """Create a task, route it through its workflow (or straight to its target) and try to reserve a worker."""
+    session, workspace, now = ctx.session, ctx.workspace, ctx.now
+    text = json_object_text(attributes, name="Attributes", max_length=MAX_ATTRIBUTES_LENGTH) if attributes else "{}"
+    _check_priority(priority)
+    ttl = DEFAULT_TIMEOUT if timeout is None else timeout
+    if not 1 <= ttl <= MAX_TIMEOUT:
+        raise InvalidParameter(f"Timeout must be between 1 and {MAX_TIMEOUT} seconds")
+    channel = _channel(ctx, task_channel or "default")
+    start = _virtual_start_time(virtual_start_time, now) if virtual_start_time else now
+    target_worker, target_queue, workflow = _route_target(ctx, routing_target, task_queue_sid, workflow_sid)
+    if ignore_capacity is None:
+        # Direct-to-worker tasks ignore capacity and availability unless told otherwise.
+        ignore_capacity = target_worker is not None
+    task = Task(
+        sid=new_sid(Prefix.TASK),
+        account_sid=workspace.account_sid,
+        workspace_sid=workspace.sid,
+        attributes=text,
+        addons="{}",
+        assignment_status="pending",
+        priority=priority or 0,
+        requested_priority=priority,
+        timeout=ttl,
+        task_channel_sid=channel.sid,
+        workflow_sid=workflow.sid if workflow else None,
+        virtual_start_time=start,
+        routing_target=routing_target or None,
+        ignore_capacity=ignore_capacity,
+        expires_at=now + timedelta(seconds=ttl),
+        assignment_count=0,
+        version=0,
+        date_created=now,
+        date_updated=now,
+    )
+    session.add(task)
+    session.flush()
+    task_event(ctx, task, "task.created", f"Task {task.sid} created")
+    if target_queue is not None:
+        engine.place_in_queue(ctx, task, target_queue)
+    elif workflow is not None:
+        engine.enter_workflow(ctx, task)
+    if task.assignment_status == "pending":
+        engine.route(ctx, task_sids=[task.sid])
+    return task
+
+
+def update(
+    ctx: RoutingContext,
+    task: Task,
+    *,
+    attributes: str | None = None,
+    assignment_status: str | None = None,
+    reason: str | None = None,
+    priority: int | None = None,
+    task_channel: str | None = None,
+    virtual_start_time: datetime | None = None,
+) -> Task:
+    """Update a task; attribute, priority or channel changes on a waiting task re-route it."""
+    if assignment_status is not None and assignment_status not in STATUSES:
+        raise InvalidParameter(f"Invalid AssignmentStatus '{assignment_status}'; expected one of {', '.join(STATUSES)}")
+    if assignment_status in ("wrapping", "completed") and attributes is not None:
+        # Twilio requires two requests for this.
+        raise InvalidParameter("AssignmentStatus wrapping or completed cannot be combined with an Attributes update")
+    if task.assignment_status in ("canceled", "completed") and (
+        attributes is not None or priority is not None or task_channel is not None or virtual_start_time is not None
+    ):
+        raise InvalidParameter(f"Task {task.sid} is {task.assignment_status} and cannot be updated")
+    _check_priority(priority)
+    changed = False
+    reroute = False
+    if attributes is not None:
+        task.attributes = json_object_text(attributes, name="Attributes", max_length=MAX_ATTRIBUTES_LENGTH)
+        changed = reroute = True
+    if priority is not None:
+        task.requested_priority = priority
+        target = ctx.target_of(task)
+        task.priority = target.priority if target is not None and target.priority is not None else priority
+        changed = reroute = True
+    if task_channel is not None:
+        task.task_channel_sid = _channel(ctx, task_channel).sid
+        changed = reroute = True
+    if virtual_start_time is not None:
+        task.virtual_start_time = _virtual_start_time(virtual_start_time, ctx.now)
+        changed = True
+    if reason is not None and assignment_status is None:
+        task.reason = reason
+        changed = True
+    if changed:
+        task.version += 1
+        task.date_updated = ctx.now
+        ctx.session.flush()
+        if attributes is not None:
+            task_event(ctx, task, "task.updated", f"Task {task.sid} updated")
+    if assignment_status is not None and assignment_status != task.assignment_status:
+        _transition(ctx, task, assignment_status, reason)
+    elif reroute and task.assignment_status in ("pending", "reserved"):
+        if attributes is not None and task.workflow_sid and task.routing_target is None:
+            # New attributes can match another filter: evaluate the workflow again.
+            freed = _end_pending(ctx, task)
+            engine.enter_workflow(ctx, task, reevaluate=True)
+            engine.route(ctx, worker_sids=freed)
+        if task.assignment_status == "pending":
+            engine.route(ctx, task_sids=[task.sid])
+    return task
+
+
+def cancel(ctx: RoutingContext, task: Task, *, reason: str | None) -> None:
+    """Cancel a pending or reserved task; its pending reservations are canceled."""
+    if task.assignment_status not in ("pending", "reserved"):
+        raise InvalidParameter(
+            f"Cannot cancel task {task.sid} in workspace {task.workspace_sid} for account {task.account_sid} "
+            "because it is not pending or reserved."
+        )
+    freed = _end_pending(ctx, task)
+    task.assignment_status = "canceled"
+    task.reason = reason
+    _finish(ctx, task)
+    task_event(ctx, task, "task.canceled", f"Task {task.sid} canceled" + (f": {reason}" if reason else ""))
+    engine.route(ctx, worker_sids=freed)
+
+
+def wrap(ctx: RoutingContext, task: Task) -> None:
+    """Move an assigned task (and its accepted reservations) to wrapping."""
+    if task.assignment_status != "assigned":
+        raise InvalidParameter(
+            f"Cannot wrap up a task {task.sid} in workspace {task.workspace_sid} for account {task.account_sid} "
+            "because it is not currently assigned."
+        )
+    from taskrouter_emulator.reservations import service as reservation_service
+
+    task.assignment_status = "wrapping"
+    task.version += 1
+    task.date_updated = ctx.now
+    ctx.session.flush()
+    task_event(ctx, task, "task.wrapup", f"Task {task.sid} wrapping up")
+    reservation_service.follow_task(ctx, task, status="wrapping", event_type="reservation.wrapup")
+
+
+def complete(ctx: RoutingContext, task: Task, *, reason: str | None) -> None:
+    """Complete an assigned or wrapping task (and its reservations); the workers' capacity is freed."""
+    if task.assignment_status not in ("assigned", "wrapping"):
+        raise InvalidParameter(
+            f"Cannot complete task {task.sid} in workspace {task.workspace_sid} for account {task.account_sid} "
+            "because it is not currently assigned."
+        )
+    from taskrouter_emulator.reservations import service as reservation_service
+
+    freed = reservation_service.follow_task(ctx, task, status="completed", event_type="reservation.completed")
+    task.assignment_status = "completed"
+    task.reason = reason
+    _finish(ctx, task)
+    task_event(ctx, task, "task.completed", f"Task {task.sid} completed" + (f": {reason}" if reason else ""))
+    engine.route(ctx, worker_sids=freed)
+
+
+def delete_task(ctx: RoutingContext, task: Task) -> None:
+    """Delete a task through the API (`task.deleted`); pending offers are canceled first."""
+    freed = _end_pending(ctx, task)
+    busy = list(
+        ctx.session.scalars(
+            select(Reservation.worker_sid).where(
+                Reservation.task_sid == task.sid, Reservation.reservation_status.in_(("accepted", "wrapping"))
+            )
+        )
+    )
+    task_event(ctx, task, "task.deleted", f"Task {task.sid} deleted")
+    ctx.session.delete(task)
+    ctx.session.flush()
+    engine.route(ctx, worker_sids=[*freed, *busy])
+
+
+def expire(ctx: RoutingContext, task: Task) -> None:
+    """Apply the task's deadline: TTL cancels a waiting task; an assigned one is system-deleted after 24 h."""
+    if task.assignment_status in ("pending", "reserved"):
+        cancel(ctx, task, reason=TTL_REASON)
+    elif task.assignment_status in ("assigned", "wrapping"):
+        system_delete(ctx, task)
+
+
+def system_delete(ctx: RoutingContext, task: Task) -> None:
+    """Remove a task on TaskRouter's own initiative (retention or the 24-hour limit): `task.system-deleted`."""
+    busy = list(
+        ctx.session.scalars(
+            select(Reservation.worker_sid).where(
+                Reservation.task_sid == task.sid,
+                Reservation.reservation_status.in_(("pending", "accepted", "wrapping")),
+            )
+        )
+    )
+    task_event(ctx, task, "task.system-deleted", f"Task {task.sid} deleted by the system")
+    ctx.session.delete(task)
+    ctx.session.flush()
+    engine.route(ctx, worker_sids=busy)
+
+
+def list_query(
+    *,
+    workspace: Workspace,
+    priority: int | None = None,
+    statuses: Sequence[str] | None = None,
+    workflow_sid: str | None = None,
+    workflow_name: str | None = None,
+    task_queue_sid: str | None = None,
+    task_queue_name: str | None = None,
+    routing_target: str | None = None,
+    ordering: str | None = None,
+    has_addons: bool | None = None,
+) -> Select[Task]:
+    """Return the ordered query behind the task list (EvaluateTaskAttributes is applied afterwards)."""
+    stmt = select(Task).where(Task.workspace_sid == workspace.sid)
+    if priority is not None:
+        stmt = stmt.where(Task.priority == priority)
+    if statuses:
+        bad = [s for s in statuses if s not in STATUSES]
+        if bad:
+            raise InvalidParameter(f"Invalid AssignmentStatus '{bad[0]}'; expected one of {', '.join(STATUSES)}")
+        stmt = stmt.where(Task.assignment_status.in_(statuses))
+    if workflow_sid is not None:
+        stmt = stmt.where(Task.workflow_sid == workflow_sid)
+    if workflow_name is not None:
+        stmt = stmt.where(
+            Task.workflow_sid.in_(
+                select(Workflow.sid).where(Workflow.workspace_sid == workspace.sid, Workflow.friendly_name == workflow_name)
+            )
+        )
+    if task_queue_sid is not None:
+        stmt = stmt.where(Task.task_queue_sid == task_queue_sid)
+    if task_queue_name is not None:
+        stmt = stmt.where(
+            Task.task_queue_sid.in_(
+                select(TaskQueue.sid).where(
+                    TaskQueue.workspace_sid == workspace.sid, TaskQueue.friendly_name == task_queue_name
+                )
+            )
+        )
+    if routing_target is not None:
+        stmt = stmt.where(Task.routing_target == routing_target)
+    if has_addons is not None:
+        stmt = stmt.where(Task.addons != "{}") if has_addons else stmt.where(Task.addons == "{}")
+    return stmt.order_by(*_ordering(ordering))
+
+
+def filter_by_expression(tasks: Sequence[Task], expression: str) -> list[Task]:
+    """Keep the tasks whose attributes satisfy an `EvaluateTaskAttributes` expression."""
+    parsed = parse(validation.expression(expression, name="EvaluateTaskAttributes"))
+    return [t for t in tasks if evaluate(parsed, {"task": cached_attributes(t.attributes)}, bare="task")]
+
+
+def names(session: Session, tasks: Sequence[Task]) -> dict[str, Any]:
+    """Load the queue, workflow and channel names a page of tasks shows, in three queries."""
+    queue_sids = {t.task_queue_sid for t in tasks if t.task_queue_sid}
+    workflow_sids = {t.workflow_sid for t in tasks if t.workflow_sid}
+    channel_sids = {t.task_channel_sid for t in tasks}
+    found: dict[str, Any] = {}
+    for sid_column, name_column, sids in (
+        (TaskQueue.sid, TaskQueue.friendly_name, queue_sids),
+        (Workflow.sid, Workflow.friendly_name, workflow_sids),
+        (TaskChannel.sid, TaskChannel.unique_name, channel_sids),
+    ):
+        if sids:
+            found.update({row[0]: row[1] for row in session.execute(select(sid_column, name_column).where(sid_column.in_(sids)))})
+    return found
+
+
+def _transition(ctx: RoutingContext, task: Task, status: str, reason: str | None) -> None:
+    if status == "canceled":
+        cancel(ctx, task, reason=reason)
+    elif status == "wrapping":
+        wrap(ctx, task)
+    elif status == "completed":
+        complete(ctx, task, reason=reason)
+    else:
+        raise InvalidParameter(f"AssignmentStatus can only be set to canceled, wrapping or completed, not '{status}'")
+
+
+def _end_pending(ctx: RoutingContext, task: Task) -> list[str]:
+    from taskrouter_emulator.reservations import service as reservation_service
+
+    freed = reservation_service.end_pending(ctx, task, status="canceled", event_type="reservation.canceled")
+    if task.assignment_status == "reserved":
+        task.assignment_status = "pending"
+    return freed
+
+
+def _finish(ctx: RoutingContext, task: Task) -> None:
+    """Stop every timer of a task in a final state and schedule its clean-up."""
+    from taskrouter_emulator.scheduler.timers import retention_seconds
+
+    task.expires_at = None
+    task.step_timeout_at = None
+    task.delete_at = ctx.now + timedelta(seconds=retention_seconds())
+    task.version += 1
+    task.date_updated = ctx.now
+    ctx.session.flush()
+
+
+def _check_priority(priority: int | None) -> None:
+    if priority is not None and not 0 <= priority <= MAX_PRIORITY:
+        raise InvalidParameter(f"Priority must be between 0 and {MAX_PRIORITY}")
+
+
+def _channel(ctx: RoutingContext, sid_or_name: str) -> TaskChannel:
+    for channel in ctx.channels.values():
+        if sid_or_name in (channel.sid, channel.unique_name):
+            return channel
+    raise InvalidParameter(f"TaskChannel '{sid_or_name}' does not exist in Workspace {ctx.workspace.sid}")
+
+
+def _virtual_start_time(value: datetime, now: datetime) -> datetime:
+    if value > now:
+        raise InvalidParameter("VirtualStartTime cannot be in the future")
+    if value < _YEAR_1900:
+        raise InvalidParameter("VirtualStartTime cannot be before 1900")
+    return value
+
+
+def _route_target(
+    ctx: RoutingContext, routing_target: str | None, task_queue_sid: str | None, workflow_sid: str | None
+) -> tuple[Worker | None, TaskQueue | None, Workflow | None]:
+    """Resolve where a new task goes: a worker, a queue, or a workflow (the only one, if not named)."""
+    if routing_target:
+        if is_sid(routing_target, Prefix.WORKER):
+            worker = ctx.session.scalars(
+                select(Worker).where(Worker.sid == routing_target, Worker.workspace_sid == ctx.workspace.sid)
+            ).one_or_none()
+            if worker is None:
+                raise InvalidParameter(f"RoutingTarget {routing_target} is not a Worker of this Workspace")
+            return worker, None, None
+        if is_sid(routing_target, Prefix.TASK_QUEUE):
+            queue = ctx.queues.get(routing_target)
+            if queue is None:
+                raise InvalidParameter(f"RoutingTarget {routing_target} is not a TaskQueue of this Workspace")
+            return None, queue, None
+        if is_sid(routing_target, Prefix.WORKFLOW):
+            workflow_sid = routing_target
+        else:
+            raise InvalidParameter(f"RoutingTarget {routing_target} must be a Worker, TaskQueue or Workflow SID")
+    if task_queue_sid and not workflow_sid:
+        queue = ctx.queues.get(task_queue_sid)
+        if queue is None:
+            raise InvalidParameter(f"TaskQueueSid {task_queue_sid} is not a TaskQueue of this Workspace")
+        return None, queue, None
+    if workflow_sid:
+        workflow = ctx.workflows.get(workflow_sid)
+        if workflow is None:
+            raise InvalidParameter(f"WorkflowSid {workflow_sid} is not a Workflow of this Workspace")
+        return None, None, workflow
+    if len(ctx.workflows) == 1:
+        return None, None, next(iter(ctx.workflows.values()))
+    raise InvalidParameter("WorkflowSid field is required")
+
+
+def _ordering(ordering: str | None) -> list[Any]:
+    if not ordering:
+        return [Task.id]
+    columns: list[Any] = []
+    seen = set()
+    for part in ordering.split(","):
+        field, _, direction = part.strip().partition(":")
+        key = field.strip().lower()
+        direction = (direction or "asc").strip().lower()
+        if key not in ORDERING_FIELDS or direction not in ("asc", "desc"):
+            raise InvalidParameter(
+                f"Invalid Ordering '{ordering}'; use DateCreated, Priority or VirtualStartTime with :asc or :desc"
+            )
+        seen.add(key)
+        column = ORDERING_FIELDS[key]
+        columns.append(column.desc() if direction == "desc" else column.asc())
+    if {"datecreated", "virtualstarttime"} <= seen:
+        raise InvalidParameter("Ordering cannot combine DateCreated and VirtualStartTime")
+    return [*columns, Task.id]
