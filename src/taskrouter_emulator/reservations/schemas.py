@@ -69,7 +69,7 @@ class ReservationUpdate(TwilioParams):
     def sent(self) -> dict[str, object]:
         """Return the parameters the client actually sent, by their Twilio names."""
         return {
-            (self.model_fields[name].alias or name): getattr(self, name)
+            (type(self).model_fields[name].alias or name): getattr(self, name)
             for name in sorted(self.model_fields_set)
         }
 
