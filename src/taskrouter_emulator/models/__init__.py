@@ -7,6 +7,7 @@ from taskrouter_emulator.models.event import Event
 from taskrouter_emulator.models.task import Reservation, Task
 from taskrouter_emulator.models.task_channel import TaskChannel
 from taskrouter_emulator.models.task_queue import TaskQueue
+from taskrouter_emulator.models.webhook import WebhookDelivery
 from taskrouter_emulator.models.worker import Worker, WorkerChannel
 from taskrouter_emulator.models.workflow import Workflow
 from taskrouter_emulator.models.workspace import Workspace
@@ -20,6 +21,7 @@ __all__ = [
     "Task",
     "TaskChannel",
     "TaskQueue",
+    "WebhookDelivery",
     "Worker",
     "WorkerChannel",
     "Workflow",
