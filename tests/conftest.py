@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, empty database for this test run."""
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """Create an empty database on the configured backend (SQLite file or a new Postgres database)."""
     configured = os.environ.get("TASKROUTER_TEST_DATABASE_URL")
     if not configured or make_url(configured).get_backend_name() == "sqlite":
-        path = Path(tmp_path_factory.mktemp("db")) / "taskrouter.db"
-        yield configured or f"sqlite:///{path}"
+        yield f"sqlite:///{directory / f'taskrouter-{uuid.uuid4().hex[:8]}.db'}"
         return
     admin_url = make_url(configured).set(drivername="postgresql+psycopg")
     name = f"tre_test_{uuid.uuid4().hex[:12]}"
@@ -57,6 +57,20 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database for this test run."""
+    with fresh_database(Path(tmp_path_factory.mktemp("db"))) as url:
+        yield url
+
+
+@pytest.fixture
+def private_database(tmp_path: Path) -> Iterator[str]:
+    """A database of its own, for tests that stop and start servers (restarts)."""
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 @dataclass
@@ -122,7 +136,14 @@ def start_server(
 @pytest.fixture(scope="session")
 def live_server(database_url: str) -> Iterator[LiveServer]:
     """The emulator under test, with a frozen clock that tests move explicitly."""
-    settings = Settings(database_url=database_url, clock="frozen", scheduler_interval=0.05)
+    settings = Settings(
+        database_url=database_url,
+        clock="frozen",
+        scheduler_interval=0.05,
+        assignment_callback_timeout=1.0,
+        event_callback_timeout=1.0,
+        webhook_retry_delay=0.1,
+    )
     live, server, thread = start_server(settings, EmulatorClock(frozen=True))
     yield live
     server.should_exit = True

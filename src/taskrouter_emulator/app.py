@@ -12,6 +12,7 @@ from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
 from taskrouter_emulator.auth import Authenticator
+from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.engine import make_engine
@@ -42,15 +43,30 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     clock = clock or EmulatorClock(frozen=settings.clock == "frozen")
 
     timers.configure(
-        retention_seconds=settings.task_retention_seconds, event_retention_days=settings.event_retention_days
+        retention_seconds=settings.task_retention_seconds,
+        event_retention_days=settings.event_retention_days,
     )
-    scheduler = Scheduler(factory, clock, settings.scheduler_interval) if settings.scheduler_interval > 0 else None
+    scheduler = (
+        Scheduler(factory, clock, settings.scheduler_interval)
+        if settings.scheduler_interval > 0
+        else None
+    )
+    authenticator = Authenticator(settings, factory, clock)
+    dispatcher = (
+        Dispatcher(settings, factory, clock, authenticator)
+        if settings.webhook_workers > 0
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if scheduler is not None:
             scheduler.start()
+        if dispatcher is not None:
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         if scheduler is not None:
             scheduler.stop()
         engine.dispose()
@@ -67,7 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.clock = clock
-    app.state.authenticator = Authenticator(settings, factory, clock)
+    app.state.authenticator = authenticator
     app.state.scheduler = scheduler
     register_error_handlers(app)
     for router in (

@@ -76,6 +76,10 @@ class Authenticator:
         """Return the auth token used to sign webhooks for an account."""
         if self._settings.auth_token is not None:
             return self._settings.auth_token
+        with self._lock:
+            for account_sid_known, token in self._known.values():
+                if account_sid_known == account_sid:
+                    return token
         with self._factory() as session:
             account = session.get(Account, account_sid)
             return account.auth_token if account else None

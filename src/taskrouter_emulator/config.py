@@ -30,3 +30,11 @@ class Settings(BaseSettings):
     # Scheduler poll interval in seconds; 0 disables the background scheduler thread.
     scheduler_interval: float = Field(default=1.0, ge=0)
     run_migrations: bool = True
+    # Outbound webhooks: how long to wait for an answer (Twilio: 5 s assignment, 15 s events),
+    # how often a failing event callback is tried, and the first retry delay (doubled each time).
+    assignment_callback_timeout: float = Field(default=5.0, gt=0)
+    event_callback_timeout: float = Field(default=15.0, gt=0)
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    webhook_retry_delay: float = Field(default=1.0, ge=0)
+    # Parallel deliveries; 0 disables sending (deliveries stay queued in the journal).
+    webhook_workers: int = Field(default=8, ge=0)

@@ -64,7 +64,11 @@ PageDep = Annotated[PageRequest, Depends(page_request)]
 
 
 def get_workspace(
-    request: Request, workspace_sid: str, session: SessionDep, account_sid: AccountDep, clock: ClockDep
+    request: Request,
+    workspace_sid: str,
+    session: SessionDep,
+    account_sid: AccountDep,
+    clock: ClockDep,
 ) -> Workspace:
     """Resolve `{workspace_sid}` to a workspace of the caller's account, ready for this request.
 
@@ -82,7 +86,9 @@ def get_workspace(
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 
 
-def get_routing_context(session: SessionDep, workspace: WorkspaceDep, clock: ClockDep) -> RoutingContext:
+def get_routing_context(
+    session: SessionDep, workspace: WorkspaceDep, clock: ClockDep
+) -> RoutingContext:
     """Load the workspace's routing configuration for services that move tasks and reservations."""
     return RoutingContext.load(session, clock=clock, workspace=workspace)
 

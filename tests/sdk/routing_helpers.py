@@ -24,7 +24,9 @@ class Setup:
         return self.client.taskrouter.v1.workspaces(self.ws.sid)
 
     def queue(self, name: str, target_workers: str = "1==1", **extra: Any) -> Any:
-        return self.api.task_queues.create(friendly_name=name, target_workers=target_workers, **extra)
+        return self.api.task_queues.create(
+            friendly_name=name, target_workers=target_workers, **extra
+        )
 
     def workflow(self, routing: dict[str, Any], **extra: Any) -> Any:
         return self.api.workflows.create(
@@ -33,9 +35,13 @@ class Setup:
             **extra,
         )
 
-    def worker(self, name: str, attributes: dict[str, Any] | None = None, activity: str = "Available") -> Any:
+    def worker(
+        self, name: str, attributes: dict[str, Any] | None = None, activity: str = "Available"
+    ) -> Any:
         return self.api.workers.create(
-            friendly_name=name, attributes=json.dumps(attributes or {}), activity_sid=self.activities[activity]
+            friendly_name=name,
+            attributes=json.dumps(attributes or {}),
+            activity_sid=self.activities[activity],
         )
 
     def task(self, attributes: dict[str, Any] | None = None, **extra: Any) -> Any:
@@ -60,7 +66,9 @@ class Setup:
 
 def make_setup(client: Client, http: httpx.Client, **workspace_params: Any) -> Setup:
     ws = client.taskrouter.v1.workspaces.create(friendly_name="Routing", **workspace_params)
-    activities = {a.friendly_name: a.sid for a in client.taskrouter.v1.workspaces(ws.sid).activities.list()}
+    activities = {
+        a.friendly_name: a.sid for a in client.taskrouter.v1.workspaces(ws.sid).activities.list()
+    }
     return Setup(client=client, http=http, ws=ws, activities=activities)
 
 

@@ -25,8 +25,16 @@ class TestSkillsRouting:
         setup.workflow(
             {
                 "filters": [
-                    {"filter_friendly_name": "Sales", "expression": "type == 'sales'", "targets": [{"queue": sales.sid}]},
-                    {"filter_friendly_name": "Support", "expression": "type == 'support'", "targets": [{"queue": support.sid}]},
+                    {
+                        "filter_friendly_name": "Sales",
+                        "expression": "type == 'sales'",
+                        "targets": [{"queue": sales.sid}],
+                    },
+                    {
+                        "filter_friendly_name": "Support",
+                        "expression": "type == 'support'",
+                        "targets": [{"queue": support.sid}],
+                    },
                 ]
             }
         )
@@ -36,14 +44,20 @@ class TestSkillsRouting:
         assert task.assignment_status == "reserved"
         assert (task.task_queue_sid, task.task_queue_friendly_name) == (support.sid, "Support")
         [reservation] = setup.reservations(task.sid)
-        assert (reservation.worker_sid, reservation.worker_name, reservation.reservation_status) == (bob.sid, "Bob", "pending")
+        assert (
+            reservation.worker_sid,
+            reservation.worker_name,
+            reservation.reservation_status,
+        ) == (bob.sid, "Bob", "pending")
         assert setup.pending_for(alice.sid) == []
         sales_task = setup.task({"type": "sales"})
         assert setup.reservations(sales_task.sid)[0].worker_sid == alice.sid
 
     def test_no_matching_filter_is_400_and_creates_nothing(self, setup: Setup) -> None:
         queue = setup.queue("Q")
-        setup.workflow({"filters": [{"expression": "type == 'x'", "targets": [{"queue": queue.sid}]}]})
+        setup.workflow(
+            {"filters": [{"expression": "type == 'x'", "targets": [{"queue": queue.sid}]}]}
+        )
         with pytest.raises(TwilioRestException) as excinfo:
             setup.task({"type": "y"})
         assert (excinfo.value.status, excinfo.value.code) == (400, 20001)
@@ -65,20 +79,34 @@ class TestLifecycle:
         worker = setup.worker("Alice")
         task = setup.task({"n": 1})
         [reservation] = setup.reservations(task.sid)
-        accepted = setup.api.tasks(task.sid).reservations(reservation.sid).update(reservation_status="accepted")
+        accepted = (
+            setup.api.tasks(task.sid)
+            .reservations(reservation.sid)
+            .update(reservation_status="accepted")
+        )
         assert accepted.reservation_status == "accepted"
         assert setup.api.tasks(task.sid).fetch().assignment_status == "assigned"
         wrapping = setup.api.tasks(task.sid).update(assignment_status="wrapping")
         assert wrapping.assignment_status == "wrapping"
-        assert setup.api.workers(worker.sid).reservations(reservation.sid).fetch().reservation_status == "wrapping"
+        assert (
+            setup.api.workers(worker.sid).reservations(reservation.sid).fetch().reservation_status
+            == "wrapping"
+        )
         done = setup.api.tasks(task.sid).update(assignment_status="completed", reason="resolved")
         assert (done.assignment_status, done.reason) == ("completed", "resolved")
         assert setup.reservations(task.sid)[0].reservation_status == "completed"
         types = [e.event_type for e in setup.events(task_sid=task.sid)]
         assert types == [
-            "task.created", "workflow.entered", "workflow.target-matched", "task-queue.entered",
-            "reservation.created", "reservation.accepted", "task.wrapup", "reservation.wrapup",
-            "reservation.completed", "task.completed",
+            "task.created",
+            "workflow.entered",
+            "workflow.target-matched",
+            "task-queue.entered",
+            "reservation.created",
+            "reservation.accepted",
+            "task.wrapup",
+            "reservation.wrapup",
+            "reservation.completed",
+            "task.completed",
         ]
 
     def test_completing_all_reservations_completes_the_task(self, setup: Setup) -> None:
@@ -90,7 +118,10 @@ class TestLifecycle:
         path.update(instruction="accept")
         path.update(reservation_status="completed")
         fetched = setup.api.tasks(task.sid).fetch()
-        assert (fetched.assignment_status, fetched.reason) == ("completed", "All reservations were completed")
+        assert (fetched.assignment_status, fetched.reason) == (
+            "completed",
+            "All reservations were completed",
+        )
 
     def test_reject_reroutes_to_another_worker(self, setup: Setup) -> None:
         single_queue(setup)
@@ -127,7 +158,9 @@ class TestLifecycle:
 
     def test_workflow_reservation_timeout_setting(self, setup: Setup) -> None:
         queue = setup.queue("Q")
-        setup.workflow({"filters": [], "default_filter": {"queue": queue.sid}}, task_reservation_timeout=30)
+        setup.workflow(
+            {"filters": [], "default_filter": {"queue": queue.sid}}, task_reservation_timeout=30
+        )
         setup.worker("Alice")
         task = setup.task()
         setup.advance(30)
@@ -138,7 +171,9 @@ class TestLifecycle:
         single_queue(setup)
         worker = setup.worker("Alice")
         task = setup.task()
-        canceled = setup.api.tasks(task.sid).update(assignment_status="canceled", reason="caller hung up")
+        canceled = setup.api.tasks(task.sid).update(
+            assignment_status="canceled", reason="caller hung up"
+        )
         assert (canceled.assignment_status, canceled.reason) == ("canceled", "caller hung up")
         assert setup.reservations(task.sid)[0].reservation_status == "canceled"
         next_task = setup.task()
@@ -154,7 +189,9 @@ class TestLifecycle:
         fetched = setup.api.tasks(task.sid).fetch()
         assert (fetched.assignment_status, fetched.reason) == ("canceled", "Task TTL Exceeded")
 
-    def test_final_tasks_are_deleted_after_retention(self, setup: Setup, http: httpx.Client) -> None:
+    def test_final_tasks_are_deleted_after_retention(
+        self, setup: Setup, http: httpx.Client
+    ) -> None:
         single_queue(setup)
         task = setup.task()
         setup.api.tasks(task.sid).update(assignment_status="canceled")
@@ -209,22 +246,30 @@ class TestMultitasking:
         worker = setup.worker("Alice")
         task = setup.task()
         [reservation] = setup.reservations(task.sid)
-        setup.api.tasks(task.sid).reservations(reservation.sid).update(reservation_status="accepted")
+        setup.api.tasks(task.sid).reservations(reservation.sid).update(
+            reservation_status="accepted"
+        )
         assert setup.api.workers(worker.sid).fetch().activity_name == "Available"
 
 
 class TestSingleTasking:
-    def test_reservation_and_assignment_activities_move_the_worker(self, client: Client, http: httpx.Client) -> None:
+    def test_reservation_and_assignment_activities_move_the_worker(
+        self, client: Client, http: httpx.Client
+    ) -> None:
         setup = make_setup(client, http, multi_task_enabled=False)
         reserved = setup.api.activities.create(friendly_name="Reserved", available=False)
         busy = setup.api.activities.create(friendly_name="Busy", available=False)
-        queue = setup.queue("Q", reservation_activity_sid=reserved.sid, assignment_activity_sid=busy.sid)
+        queue = setup.queue(
+            "Q", reservation_activity_sid=reserved.sid, assignment_activity_sid=busy.sid
+        )
         setup.workflow({"filters": [], "default_filter": {"queue": queue.sid}})
         worker = setup.worker("Solo")
         first = setup.task()
         assert setup.api.workers(worker.sid).fetch().activity_name == "Reserved"
         [reservation] = setup.reservations(first.sid)
-        setup.api.tasks(first.sid).reservations(reservation.sid).update(reservation_status="accepted")
+        setup.api.tasks(first.sid).reservations(reservation.sid).update(
+            reservation_status="accepted"
+        )
         assert setup.api.workers(worker.sid).fetch().activity_name == "Busy"
         second = setup.task()
         assert second.assignment_status == "pending"
@@ -271,7 +316,10 @@ class TestWorkflowSteps:
         assert setup.reservations(task.sid)[0].worker_sid == worker.sid
         setup.advance(10)
         final = setup.api.tasks(task.sid).fetch()
-        assert (final.assignment_status, final.reason) == ("canceled", "Task canceled on Workflow timeout")
+        assert (final.assignment_status, final.reason) == (
+            "canceled",
+            "Task canceled on Workflow timeout",
+        )
         assert setup.reservations(task.sid)[0].reservation_status == "canceled"
         types = [e.event_type for e in setup.events(task_sid=task.sid)]
         assert types.count("task-queue.timeout") == 3
@@ -280,7 +328,19 @@ class TestWorkflowSteps:
 
     def test_step_timeouts_are_cumulative_task_age(self, setup: Setup) -> None:
         q1, q2 = setup.queue("Q1"), setup.queue("Q2")
-        setup.workflow({"filters": [{"expression": "1==1", "targets": [{"queue": q1.sid, "timeout": 10}, {"queue": q2.sid, "timeout": 10}]}]})
+        setup.workflow(
+            {
+                "filters": [
+                    {
+                        "expression": "1==1",
+                        "targets": [
+                            {"queue": q1.sid, "timeout": 10},
+                            {"queue": q2.sid, "timeout": 10},
+                        ],
+                    }
+                ]
+            }
+        )
         worker = setup.worker("Alice")
         task = setup.task()
         setup.advance(3)
@@ -299,10 +359,17 @@ class TestWorkflowSteps:
         primary = setup.queue("Primary", "team == 'a'")
         backup = setup.queue("Backup", "team == 'b'")
         setup.workflow(
-            {"filters": [{"expression": "1==1", "targets": [
-                {"queue": primary.sid, "skip_if": "workers.available == 0"},
-                {"queue": backup.sid},
-            ]}]}
+            {
+                "filters": [
+                    {
+                        "expression": "1==1",
+                        "targets": [
+                            {"queue": primary.sid, "skip_if": "workers.available == 0"},
+                            {"queue": backup.sid},
+                        ],
+                    }
+                ]
+            }
         )
         setup.worker("Away A", {"team": "a"}, activity="Offline")
         b = setup.worker("B", {"team": "b"})
@@ -314,10 +381,17 @@ class TestWorkflowSteps:
         primary = setup.queue("Primary")
         backup = setup.queue("Backup")
         setup.workflow(
-            {"filters": [{"expression": "1==1", "targets": [
-                {"queue": primary.sid, "skip_if": "1==1"},
-                {"queue": backup.sid},
-            ]}]}
+            {
+                "filters": [
+                    {
+                        "expression": "1==1",
+                        "targets": [
+                            {"queue": primary.sid, "skip_if": "1==1"},
+                            {"queue": backup.sid},
+                        ],
+                    }
+                ]
+            }
         )
         setup.worker("Ready")
         assert setup.task().task_queue_sid == primary.sid
@@ -326,17 +400,35 @@ class TestWorkflowSteps:
         primary = setup.queue("Primary", "team == 'a'")
         fallback = setup.queue("Fallback", "team == 'z'")
         setup.workflow(
-            {"filters": [{"expression": "1==1", "targets": [{"queue": primary.sid, "skip_if": "workers.available == 0"}]}],
-             "default_filter": {"queue": fallback.sid}}
+            {
+                "filters": [
+                    {
+                        "expression": "1==1",
+                        "targets": [{"queue": primary.sid, "skip_if": "workers.available == 0"}],
+                    }
+                ],
+                "default_filter": {"queue": fallback.sid},
+            }
         )
         assert setup.task().task_queue_sid == fallback.sid
 
     def test_target_expression_and_order_by(self, setup: Setup) -> None:
         queue = setup.queue("Linguists")
         setup.workflow(
-            {"filters": [{"expression": "1==1", "targets": [
-                {"queue": queue.sid, "expression": "task.language IN worker.languages", "order_by": "worker.level DESC"},
-            ]}]}
+            {
+                "filters": [
+                    {
+                        "expression": "1==1",
+                        "targets": [
+                            {
+                                "queue": queue.sid,
+                                "expression": "task.language IN worker.languages",
+                                "order_by": "worker.level DESC",
+                            },
+                        ],
+                    }
+                ]
+            }
         )
         setup.worker("Junior", {"languages": ["es"], "level": 1})
         senior = setup.worker("Senior", {"languages": ["es"], "level": 9})
@@ -346,30 +438,59 @@ class TestWorkflowSteps:
 
     def test_known_worker(self, setup: Setup) -> None:
         queue = setup.queue("Everyone")
-        setup.workflow({"filters": [{"expression": "1==1", "targets": [{"queue": queue.sid, "known_worker_sid": "task.agent"}]}]})
+        setup.workflow(
+            {
+                "filters": [
+                    {
+                        "expression": "1==1",
+                        "targets": [{"queue": queue.sid, "known_worker_sid": "task.agent"}],
+                    }
+                ]
+            }
+        )
         setup.worker("First")
         wanted = setup.worker("Wanted")
         task = setup.task({"agent": wanted.sid})
         assert [r.worker_sid for r in setup.reservations(task.sid)] == [wanted.sid]
         by_name_queue = setup.queue("By name")
-        setup.workflow({"filters": [{"expression": "1==1", "targets": [{"queue": by_name_queue.sid, "known_worker_friendly_name": "task.agent_name"}]}]})
+        setup.workflow(
+            {
+                "filters": [
+                    {
+                        "expression": "1==1",
+                        "targets": [
+                            {
+                                "queue": by_name_queue.sid,
+                                "known_worker_friendly_name": "task.agent_name",
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
 
     def test_reevaluate_tasks_on_workflow_update(self, setup: Setup) -> None:
         old, new = setup.queue("Old", "x == 1"), setup.queue("New", "x == 2")
         workflow = setup.workflow({"filters": [], "default_filter": {"queue": old.sid}})
         task = setup.task()
         setup.api.workflows(workflow.sid).update(
-            configuration=json.dumps({"task_routing": {"filters": [], "default_filter": {"queue": new.sid}}}),
+            configuration=json.dumps(
+                {"task_routing": {"filters": [], "default_filter": {"queue": new.sid}}}
+            ),
             re_evaluate_tasks="true",
         )
         assert setup.api.tasks(task.sid).fetch().task_queue_sid == new.sid
 
     def test_attribute_update_reevaluates_pending_task(self, setup: Setup) -> None:
         en, es = setup.queue("English"), setup.queue("Spanish")
-        setup.workflow({"filters": [
-            {"expression": "lang == 'en'", "targets": [{"queue": en.sid}]},
-            {"expression": "lang == 'es'", "targets": [{"queue": es.sid}]},
-        ]})
+        setup.workflow(
+            {
+                "filters": [
+                    {"expression": "lang == 'en'", "targets": [{"queue": en.sid}]},
+                    {"expression": "lang == 'es'", "targets": [{"queue": es.sid}]},
+                ]
+            }
+        )
         task = setup.task({"lang": "en"})
         updated = setup.api.tasks(task.sid).update(attributes=json.dumps({"lang": "es"}))
         assert updated.task_queue_sid == es.sid
@@ -463,7 +584,9 @@ class TestIllegalTransitions:
             "because it is not currently assigned."
         )
         after = http.get(base).json()
-        assert {k: v for k, v in after.items() if k != "age"} == {k: v for k, v in before.items() if k != "age"}
+        assert {k: v for k, v in after.items() if k != "age"} == {
+            k: v for k, v in before.items() if k != "age"
+        }
         res = f"{base}/Reservations/{reservation.sid}"
         for data, code in (
             ({"ReservationStatus": "completed"}, 20001),
@@ -472,7 +595,14 @@ class TestIllegalTransitions:
             ({"Instruction": "teleport"}, 55555),
             ({"Instruction": "dequeue"}, 40140),
             ({"Instruction": "call", "CallFrom": "+15550100"}, 40110),
-            ({"Instruction": "redirect", "RedirectCallSid": "nope", "RedirectUrl": "https://x.test"}, 40121),
+            (
+                {
+                    "Instruction": "redirect",
+                    "RedirectCallSid": "nope",
+                    "RedirectUrl": "https://x.test",
+                },
+                40121,
+            ),
             ({"Instruction": "conference"}, 40142),
             ({"Instruction": "supervise", "Supervisor": worker.sid}, 40146),
             ({"ReservationStatus": "rejected", "WorkerActivitySid": "WA" + "0" * 32}, 20001),
@@ -503,24 +633,47 @@ class TestIllegalTransitions:
         first, second = setup.reservations(task.sid)
         response = http.post(
             f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task.sid}/Reservations/{first.sid}",
-            data={"Instruction": "dequeue", "DequeueFrom": "+15550100", "DequeueStatusCallbackEvent": ["ringing", "answered"]},
+            data={
+                "Instruction": "dequeue",
+                "DequeueFrom": "+15550100",
+                "DequeueStatusCallbackEvent": ["ringing", "answered"],
+            },
         )
         assert response.status_code == 200
         assert response.json()["reservation_status"] == "accepted"
         attributes = json.loads(setup.api.tasks(task.sid).fetch().attributes)
         assert attributes["worker_call_sid"].startswith("CA")
-        assert setup.api.tasks(task.sid).reservations(second.sid).fetch().reservation_status == "rescinded"
+        assert (
+            setup.api.tasks(task.sid).reservations(second.sid).fetch().reservation_status
+            == "rescinded"
+        )
 
-    def test_call_without_accept_leaves_reservation_pending(self, setup: Setup, http: httpx.Client) -> None:
+    def test_call_without_accept_leaves_reservation_pending(
+        self, setup: Setup, http: httpx.Client
+    ) -> None:
         single_queue(setup)
         setup.worker("Alice", {"contact_uri": "client:alice"})
         task = setup.task()
         [reservation] = setup.reservations(task.sid)
         url = f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task.sid}/Reservations/{reservation.sid}"
-        response = http.post(url, data={"Instruction": "call", "CallFrom": "+15550100", "CallUrl": "https://example.com/twiml"})
+        response = http.post(
+            url,
+            data={
+                "Instruction": "call",
+                "CallFrom": "+15550100",
+                "CallUrl": "https://example.com/twiml",
+            },
+        )
         assert response.json()["reservation_status"] == "pending"
-        response = http.post(url, data={"Instruction": "redirect", "RedirectCallSid": "CA" + "2" * 32,
-                                        "RedirectUrl": "https://example.com/twiml", "RedirectAccept": "true"})
+        response = http.post(
+            url,
+            data={
+                "Instruction": "redirect",
+                "RedirectCallSid": "CA" + "2" * 32,
+                "RedirectUrl": "https://example.com/twiml",
+                "RedirectAccept": "true",
+            },
+        )
         assert response.json()["reservation_status"] == "accepted"
 
     def test_etag_and_if_match(self, setup: Setup, http: httpx.Client) -> None:
@@ -533,7 +686,10 @@ class TestIllegalTransitions:
         fresh = http.post(base, data={"Priority": "3"}, headers={"If-Match": etag})
         assert fresh.status_code == 200
         assert int(fresh.headers["etag"]) == int(etag) + 1
-        assert setup.api.tasks(task.sid).update(priority=4, if_match=fresh.headers["etag"]).priority == 4
+        assert (
+            setup.api.tasks(task.sid).update(priority=4, if_match=fresh.headers["etag"]).priority
+            == 4
+        )
 
 
 class TestConcurrency:
@@ -547,9 +703,13 @@ class TestConcurrency:
         results: list[int] = []
 
         def accept(sid: str) -> None:
-            with httpx.Client(base_url=live_server.url, auth=(account.sid, account.token), timeout=30) as c:
-                r = c.post(f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task.sid}/Reservations/{sid}",
-                           data={"ReservationStatus": "accepted"})
+            with httpx.Client(
+                base_url=live_server.url, auth=(account.sid, account.token), timeout=30
+            ) as c:
+                r = c.post(
+                    f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task.sid}/Reservations/{sid}",
+                    data={"ReservationStatus": "accepted"},
+                )
                 results.append(r.status_code)
 
         threads = [threading.Thread(target=accept, args=(r.sid,)) for r in pending]

@@ -9,6 +9,9 @@ from fastapi import APIRouter, Depends, Request
 
 from taskrouter_emulator import __version__
 from taskrouter_emulator.api.forms import TwilioDateTime, TwilioParams, params
+from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.callbacks import journal
+from taskrouter_emulator.deps import AccountDep, BaseUrlDep, PageDep, SessionDep
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.scheduler.runner import fire_once, run_until
 
@@ -24,7 +27,11 @@ class ClockChange(TwilioParams):
 def _clock_state(request: Request) -> dict[str, Any]:
     clock = request.app.state.clock
     now: datetime = clock.now()
-    return {"now": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "epoch_ms": int(now.timestamp() * 1000), "frozen": clock.frozen}
+    return {
+        "now": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "epoch_ms": int(now.timestamp() * 1000),
+        "frozen": clock.frozen,
+    }
 
 
 def _authorise(request: Request) -> None:
@@ -54,7 +61,9 @@ def read_clock(request: Request) -> dict[str, Any]:
 
 
 @router.post("/clock")
-def change_clock(request: Request, change: Annotated[ClockChange, Depends(params(ClockChange))]) -> dict[str, Any]:
+def change_clock(
+    request: Request, change: Annotated[ClockChange, Depends(params(ClockChange))]
+) -> dict[str, Any]:
     """Freeze/unfreeze (`Mode`), set (`Set`) or advance (`Advance`, seconds) the clock, firing due timers in order."""
     _authorise(request)
     clock = request.app.state.clock
@@ -75,3 +84,34 @@ def change_clock(request: Request, change: Annotated[ClockChange, Depends(params
     if change.set is None and change.advance is None:
         fire_once(factory, clock)
     return _clock_state(request)
+
+
+class WebhookFilter(TwilioParams):
+    workspace_sid: str | None = None
+    kind: str | None = None
+    event_type: str | None = None
+    status: str | None = None
+
+
+@router.get("/webhooks")
+def list_webhooks(
+    session: SessionDep,
+    account_sid: AccountDep,
+    base_url: BaseUrlDep,
+    page: PageDep,
+    query: Annotated[WebhookFilter, Depends(params(WebhookFilter))],
+) -> dict[str, Any]:
+    """List the account's outbound callbacks, newest first (the delivery journal)."""
+    if query.kind is not None and query.kind not in journal.KINDS:
+        raise InvalidParameter(f"Kind must be one of {', '.join(journal.KINDS)}")
+    stmt = journal.list_query(
+        account_sid=account_sid,
+        workspace_sid=query.workspace_sid,
+        kind=query.kind,
+        event_type=query.event_type,
+        status=query.status,
+    )
+    rows, has_next = fetch_page(session, stmt, page)
+    return render_page(
+        rows, has_next, req=page, base_url=base_url, key="webhooks", render=journal.render
+    )

@@ -86,6 +86,9 @@ def record(
         **{column: event_data.get(column) for column in _FILTER_COLUMNS},
     )
     session.add(event)
+    from taskrouter_emulator.callbacks import outbox
+
+    outbox.event_callback(session, workspace=workspace, event=event, data=event_data)
     return event
 
 
@@ -154,7 +157,9 @@ def task_fields(task: Task, *, channel_unique_name: str | None, now: datetime) -
         "task_channel_sid": task.task_channel_sid,
         "task_channel_unique_name": channel_unique_name,
         "task_date_created": epoch_seconds(task.date_created),
-        "task_queue_entered_date": epoch_seconds(task.task_queue_entered_at) if task.task_queue_entered_at else None,
+        "task_queue_entered_date": epoch_seconds(task.task_queue_entered_at)
+        if task.task_queue_entered_at
+        else None,
         "task_ignore_capacity": task.ignore_capacity,
         "task_virtual_start_time": epoch_seconds(task.virtual_start_time),
         "task_queue_sid": task.task_queue_sid,

@@ -25,18 +25,30 @@ router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}")
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
-def _respond(session: Session, reservation: Reservation, base_url: str, *, worker_path: bool) -> JSONResponse:
+def _respond(
+    session: Session, reservation: Reservation, base_url: str, *, worker_path: bool
+) -> JSONResponse:
     worker = service.workers_of(session, [reservation])[reservation.worker_sid]
-    body = ReservationResource.build(reservation, worker=worker, base_url=base_url, worker_path=worker_path)
+    body = ReservationResource.build(
+        reservation, worker=worker, base_url=base_url, worker_path=worker_path
+    )
     return JSONResponse(body.model_dump(mode="json"), headers={"ETag": str(reservation.version)})
 
 
-def _list(session: Session, stmt: Any, page: Any, base_url: str, *, worker_path: bool) -> dict[str, Any]:
+def _list(
+    session: Session, stmt: Any, page: Any, base_url: str, *, worker_path: bool
+) -> dict[str, Any]:
     rows, has_next = fetch_page(session, stmt, page)
     workers = service.workers_of(session, rows)
     return render_page(
-        rows, has_next, req=page, base_url=base_url, key="reservations",
-        render=lambda r: ReservationResource.build(r, worker=workers[r.worker_sid], base_url=base_url, worker_path=worker_path),
+        rows,
+        has_next,
+        req=page,
+        base_url=base_url,
+        key="reservations",
+        render=lambda r: ReservationResource.build(
+            r, worker=workers[r.worker_sid], base_url=base_url, worker_path=worker_path
+        ),
     )
 
 
@@ -51,7 +63,10 @@ def list_task_reservations(
 ) -> dict[str, Any]:
     task = task_service.get(session, workspace=workspace, sid=task_sid)
     stmt = service.list_query(
-        workspace=workspace, task_sid=task.sid, worker_sid=query.worker_sid, status=query.reservation_status
+        workspace=workspace,
+        task_sid=task.sid,
+        worker_sid=query.worker_sid,
+        status=query.reservation_status,
     )
     return _list(session, stmt, page, base_url, worker_path=False)
 
@@ -92,7 +107,9 @@ def list_worker_reservations(
     query: Annotated[ReservationFilter, Depends(params(ReservationFilter))],
 ) -> dict[str, Any]:
     worker = worker_service.get(session, workspace=workspace, sid=worker_sid)
-    stmt = service.list_query(workspace=workspace, worker_sid=worker.sid, status=query.reservation_status)
+    stmt = service.list_query(
+        workspace=workspace, worker_sid=worker.sid, status=query.reservation_status
+    )
     return _list(session, stmt, page, base_url, worker_path=True)
 
 

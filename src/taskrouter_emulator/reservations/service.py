@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator import validation
 from taskrouter_emulator.api.urls import child_path
+from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.errors import (
     InvalidParameter,
     PreconditionFailed,
@@ -31,7 +32,16 @@ from taskrouter_emulator.sids import Prefix, is_sid, new_sid
 from taskrouter_emulator.tasks import service as task_service
 from taskrouter_emulator.workers import service as worker_service
 
-STATUSES = ("pending", "accepted", "rejected", "timeout", "canceled", "rescinded", "wrapping", "completed")
+STATUSES = (
+    "pending",
+    "accepted",
+    "rejected",
+    "timeout",
+    "canceled",
+    "rescinded",
+    "wrapping",
+    "completed",
+)
 INSTRUCTIONS = ("accept", "reject", "dequeue", "call", "redirect", "conference", "supervise")
 DEFAULT_RESERVATION_TIMEOUT = 120
 CALL_EVENTS = {"initiated", "ringing", "answered", "completed"}
@@ -61,7 +71,9 @@ def get_for_task(session: Session, *, workspace: Workspace, task: Task, sid: str
     return found
 
 
-def get_for_worker(session: Session, *, workspace: Workspace, worker: Worker, sid: str) -> Reservation:
+def get_for_worker(
+    session: Session, *, workspace: Workspace, worker: Worker, sid: str
+) -> Reservation:
     """Return a reservation of the worker, or 404."""
     where = child_path(workspace.sid, "Workers", worker.sid, "Reservations", sid)
     validation.path_sid(sid, Prefix.RESERVATION, where)
@@ -74,7 +86,11 @@ def get_for_worker(session: Session, *, workspace: Workspace, worker: Worker, si
 
 
 def list_query(
-    *, workspace: Workspace, task_sid: str | None = None, worker_sid: str | None = None, status: str | None = None
+    *,
+    workspace: Workspace,
+    task_sid: str | None = None,
+    worker_sid: str | None = None,
+    status: str | None = None,
 ) -> Select[Reservation]:
     """Return the ordered query behind both reservation lists."""
     stmt = select(Reservation).where(Reservation.workspace_sid == workspace.sid)
@@ -84,7 +100,9 @@ def list_query(
         stmt = stmt.where(Reservation.worker_sid == worker_sid)
     if status is not None:
         if status not in STATUSES:
-            raise InvalidParameter(f"Invalid ReservationStatus '{status}'; expected one of {', '.join(STATUSES)}")
+            raise InvalidParameter(
+                f"Invalid ReservationStatus '{status}'; expected one of {', '.join(STATUSES)}"
+            )
         stmt = stmt.where(Reservation.reservation_status == status)
     return stmt.order_by(Reservation.id)
 
@@ -105,7 +123,9 @@ def check_if_match(reservation: Reservation, if_match: str | None) -> None:
         )
 
 
-def create(ctx: RoutingContext, *, task: Task, worker: Worker, queue: TaskQueue | None) -> Reservation:
+def create(
+    ctx: RoutingContext, *, task: Task, worker: Worker, queue: TaskQueue | None
+) -> Reservation:
     """Offer a task to a worker: the reservation is pending until accepted, rejected or timed out."""
     workflow = ctx.workflows.get(task.workflow_sid or "")
     timeout = workflow.task_reservation_timeout if workflow else DEFAULT_RESERVATION_TIMEOUT
@@ -133,7 +153,11 @@ def create(ctx: RoutingContext, *, task: Task, worker: Worker, queue: TaskQueue 
     # Longest-idle ordering counts from the worker's last reservation.
     worker.idle_since = ctx.now
     ctx.session.flush()
-    if not ctx.workspace.multi_task_enabled and queue is not None and queue.reservation_activity_sid:
+    if (
+        not ctx.workspace.multi_task_enabled
+        and queue is not None
+        and queue.reservation_activity_sid
+    ):
         _move_worker(ctx, worker, queue.reservation_activity_sid)
     task_event(
         ctx,
@@ -143,6 +167,7 @@ def create(ctx: RoutingContext, *, task: Task, worker: Worker, queue: TaskQueue 
         reservation=reservation,
         worker=worker,
     )
+    outbox.assignment_callback(ctx, task=task, worker=worker, reservation=reservation)
     return reservation
 
 
@@ -175,7 +200,9 @@ def accept(ctx: RoutingContext, reservation: Reservation) -> None:
     engine.route(ctx, worker_sids=freed)
 
 
-def reject(ctx: RoutingContext, reservation: Reservation, *, activity_sid: str | None = None) -> None:
+def reject(
+    ctx: RoutingContext, reservation: Reservation, *, activity_sid: str | None = None
+) -> None:
     """Reject a pending reservation, optionally moving the worker; the task is routed again."""
     _require_pending(reservation, "reject")
     activity = _activity(ctx, activity_sid, "WorkerActivitySid") if activity_sid else None
@@ -219,12 +246,16 @@ def time_out(ctx: RoutingContext, reservation: Reservation) -> None:
     engine.route(ctx, worker_sids=[worker.sid])
 
 
-def withdraw_from_worker(ctx: RoutingContext, worker: Worker, *, status: str, event_type: str) -> None:
+def withdraw_from_worker(
+    ctx: RoutingContext, worker: Worker, *, status: str, event_type: str
+) -> None:
     """End a worker's pending reservations (rejected, or canceled when the worker is deleted) and re-route their tasks."""
     pending = list(
         ctx.session.scalars(
             select(Reservation)
-            .where(Reservation.worker_sid == worker.sid, Reservation.reservation_status == "pending")
+            .where(
+                Reservation.worker_sid == worker.sid, Reservation.reservation_status == "pending"
+            )
             .order_by(Reservation.id)
         )
     )
@@ -298,7 +329,9 @@ def follow_task(ctx: RoutingContext, task: Task, *, status: str, event_type: str
 def wrap(ctx: RoutingContext, reservation: Reservation) -> None:
     """Move an accepted reservation (and its assigned task) to wrapping."""
     if reservation.reservation_status != "accepted":
-        raise InvalidParameter(f"Reservation {reservation.sid} is not accepted and cannot be wrapped up")
+        raise InvalidParameter(
+            f"Reservation {reservation.sid} is not accepted and cannot be wrapped up"
+        )
     task = _task(ctx, reservation)
     if task.assignment_status == "assigned":
         task_service.wrap(ctx, task)
@@ -309,7 +342,9 @@ def wrap(ctx: RoutingContext, reservation: Reservation) -> None:
 def complete(ctx: RoutingContext, reservation: Reservation) -> None:
     """Complete an accepted or wrapping reservation; the task completes when all of its are done."""
     if reservation.reservation_status not in ("accepted", "wrapping"):
-        raise InvalidParameter(f"Reservation {reservation.sid} is not accepted or wrapping and cannot be completed")
+        raise InvalidParameter(
+            f"Reservation {reservation.sid} is not accepted or wrapping and cannot be completed"
+        )
     task = _task(ctx, reservation)
     worker = _worker(ctx, reservation)
     bump(reservation, ctx, "completed")
@@ -323,7 +358,8 @@ def complete(ctx: RoutingContext, reservation: Reservation) -> None:
     )
     remaining = ctx.session.scalars(
         select(Reservation.sid).where(
-            Reservation.task_sid == task.sid, Reservation.reservation_status.in_(("accepted", "wrapping"))
+            Reservation.task_sid == task.sid,
+            Reservation.reservation_status.in_(("accepted", "wrapping")),
         )
     ).first()
     if remaining is None and task.assignment_status in ("assigned", "wrapping"):
@@ -332,7 +368,9 @@ def complete(ctx: RoutingContext, reservation: Reservation) -> None:
         engine.route(ctx, worker_sids=[worker.sid])
 
 
-def update(ctx: RoutingContext, reservation: Reservation, params: Mapping[str, object], *, task_path: bool) -> None:
+def update(
+    ctx: RoutingContext, reservation: Reservation, params: Mapping[str, object], *, task_path: bool
+) -> None:
     """Apply a REST reservation update: a `ReservationStatus` change or an `Instruction`."""
     status = params.get("ReservationStatus")
     instruction = params.get("Instruction")
@@ -349,7 +387,9 @@ def update(ctx: RoutingContext, reservation: Reservation, params: Mapping[str, o
     apply_instruction(ctx, reservation, name, params)
 
 
-def apply_instruction(ctx: RoutingContext, reservation: Reservation, name: str, params: Mapping[str, object]) -> None:
+def apply_instruction(
+    ctx: RoutingContext, reservation: Reservation, name: str, params: Mapping[str, object]
+) -> None:
     """Validate and carry out an instruction (no telephony happens; its effect on the reservation does)."""
     if name == "supervise":
         _supervise(ctx, reservation, params)
@@ -380,7 +420,9 @@ def apply_instruction(ctx: RoutingContext, reservation: Reservation, name: str, 
         _conference(ctx, reservation, task, worker, params)
 
 
-def _update_status(ctx: RoutingContext, reservation: Reservation, status: str, params: Mapping[str, object]) -> None:
+def _update_status(
+    ctx: RoutingContext, reservation: Reservation, status: str, params: Mapping[str, object]
+) -> None:
     if status == "accepted":
         accept(ctx, reservation)
     elif status == "rejected":
@@ -391,12 +433,22 @@ def _update_status(ctx: RoutingContext, reservation: Reservation, status: str, p
     elif status == "completed":
         complete(ctx, reservation)
     elif status in STATUSES:
-        raise InvalidParameter(f"ReservationStatus '{status}' is set by TaskRouter and cannot be requested")
+        raise InvalidParameter(
+            f"ReservationStatus '{status}' is set by TaskRouter and cannot be requested"
+        )
     else:
-        raise InvalidParameter(f"Invalid ReservationStatus '{status}'; expected accepted, rejected, wrapping or completed")
+        raise InvalidParameter(
+            f"Invalid ReservationStatus '{status}'; expected accepted, rejected, wrapping or completed"
+        )
 
 
-def _dequeue(ctx: RoutingContext, reservation: Reservation, task: Task, worker: Worker, params: Mapping[str, object]) -> None:
+def _dequeue(
+    ctx: RoutingContext,
+    reservation: Reservation,
+    task: Task,
+    worker: Worker,
+    params: Mapping[str, object],
+) -> None:
     attributes = cached_attributes(task.attributes)
     if not attributes.get("call_sid"):
         raise TwilioError(
@@ -404,9 +456,15 @@ def _dequeue(ctx: RoutingContext, reservation: Reservation, task: Task, worker: 
             "(the task has no call_sid)",
             code=40140,
         )
-    to = params.get("DequeueTo") or params.get("to") or cached_attributes(worker.attributes).get("contact_uri")
+    to = (
+        params.get("DequeueTo")
+        or params.get("to")
+        or cached_attributes(worker.attributes).get("contact_uri")
+    )
     if not to:
-        raise TwilioError("Dequeue: no 'to' and the worker has no contact_uri attribute", code=40131)
+        raise TwilioError(
+            "Dequeue: no 'to' and the worker has no contact_uri attribute", code=40131
+        )
     frm = params.get("DequeueFrom") or params.get("from")
     if frm is not None and not str(frm).strip():
         raise TwilioError("Dequeue: invalid 'from'", code=40132)
@@ -418,7 +476,9 @@ def _dequeue(ctx: RoutingContext, reservation: Reservation, task: Task, worker: 
         values = events if isinstance(events, list) else str(events).replace(",", " ").split()
         bad = [e for e in values if e not in CALL_EVENTS]
         if bad:
-            raise TwilioError(f"Dequeue: invalid status_callback_events {', '.join(map(str, bad))}", code=40134)
+            raise TwilioError(
+                f"Dequeue: invalid status_callback_events {', '.join(map(str, bad))}", code=40134
+            )
     callback = params.get("DequeueStatusCallbackUrl") or params.get("status_callback_url")
     if callback and not _is_url(str(callback)):
         raise TwilioError(f"Dequeue: invalid status_callback_url {callback}", code=40157)
@@ -430,8 +490,18 @@ def _dequeue(ctx: RoutingContext, reservation: Reservation, task: Task, worker: 
     accept(ctx, reservation)
 
 
-def _call(ctx: RoutingContext, reservation: Reservation, task: Task, worker: Worker, params: Mapping[str, object]) -> None:
-    to = params.get("CallTo") or params.get("to") or cached_attributes(worker.attributes).get("contact_uri")
+def _call(
+    ctx: RoutingContext,
+    reservation: Reservation,
+    task: Task,
+    worker: Worker,
+    params: Mapping[str, object],
+) -> None:
+    to = (
+        params.get("CallTo")
+        or params.get("to")
+        or cached_attributes(worker.attributes).get("contact_uri")
+    )
     if not to:
         raise TwilioError("Call: no 'to' and the worker has no contact_uri attribute", code=40110)
     if not (params.get("CallFrom") or params.get("from")):
@@ -466,7 +536,11 @@ def _redirect(ctx: RoutingContext, reservation: Reservation, params: Mapping[str
 
 
 def _conference(
-    ctx: RoutingContext, reservation: Reservation, task: Task, worker: Worker, params: Mapping[str, object]
+    ctx: RoutingContext,
+    reservation: Reservation,
+    task: Task,
+    worker: Worker,
+    params: Mapping[str, object],
 ) -> None:
     attributes = cached_attributes(task.attributes)
     if not (attributes.get("call_sid") or attributes.get("outbound_to")):
@@ -476,7 +550,9 @@ def _conference(
         )
     to = params.get("To") or cached_attributes(worker.attributes).get("contact_uri")
     if not to:
-        raise TwilioError("Conference: no 'To' and the worker has no contact_uri attribute", code=40137)
+        raise TwilioError(
+            "Conference: no 'To' and the worker has no contact_uri attribute", code=40137
+        )
     frm = params.get("From")
     if frm is not None and not str(frm).strip():
         raise TwilioError("Conference: invalid 'From'", code=40138)
@@ -504,7 +580,9 @@ def _conference(
     ):
         value = params.get(key)
         if value is not None and str(value) not in allowed:
-            raise InvalidParameter(f"Invalid {key} '{value}'; expected one of {', '.join(sorted(allowed))}")
+            raise InvalidParameter(
+                f"Invalid {key} '{value}'; expected one of {', '.join(sorted(allowed))}"
+            )
     participants = params.get("MaxParticipants")
     if participants is not None and not 2 <= _as_int(participants, 20001) <= 250:
         raise InvalidParameter("MaxParticipants must be between 2 and 250")
@@ -520,16 +598,24 @@ def _supervise(ctx: RoutingContext, reservation: Reservation, params: Mapping[st
         )
     mode = params.get("SupervisorMode")
     if mode is not None and str(mode) not in ("monitor", "whisper", "barge"):
-        raise InvalidParameter(f"Invalid SupervisorMode '{mode}'; expected monitor, whisper or barge")
+        raise InvalidParameter(
+            f"Invalid SupervisorMode '{mode}'; expected monitor, whisper or barge"
+        )
     supervisor = params.get("Supervisor")
     if not supervisor:
-        raise TwilioError("Supervise: 'Supervisor' (a Worker SID or contact URI) is required", code=40147)
+        raise TwilioError(
+            "Supervise: 'Supervisor' (a Worker SID or contact URI) is required", code=40147
+        )
     if is_sid(str(supervisor), Prefix.WORKER):
         row = ctx.session.scalars(
-            select(Worker).where(Worker.sid == str(supervisor), Worker.workspace_sid == ctx.workspace.sid)
+            select(Worker).where(
+                Worker.sid == str(supervisor), Worker.workspace_sid == ctx.workspace.sid
+            )
         ).one_or_none()
         if row is None or not cached_attributes(row.attributes).get("contact_uri"):
-            raise TwilioError(f"Supervise: Worker {supervisor} has no valid contact_uri", code=40147)
+            raise TwilioError(
+                f"Supervise: Worker {supervisor} has no valid contact_uri", code=40147
+            )
     _record_instruction(reservation, "supervise", params)
     reservation.version += 1
     reservation.date_updated = ctx.now
@@ -539,7 +625,9 @@ def _supervise(ctx: RoutingContext, reservation: Reservation, params: Mapping[st
 def _release_task(ctx: RoutingContext, task: Task) -> None:
     """After an offer ends unaccepted: back to pending when no other offer is outstanding."""
     still_pending = ctx.session.scalars(
-        select(Reservation.sid).where(Reservation.task_sid == task.sid, Reservation.reservation_status == "pending")
+        select(Reservation.sid).where(
+            Reservation.task_sid == task.sid, Reservation.reservation_status == "pending"
+        )
     ).first()
     if task.assignment_status == "reserved" and still_pending is None:
         task.assignment_status = "pending"
@@ -580,7 +668,9 @@ def _move_worker(ctx: RoutingContext, worker: Worker, activity_sid: str) -> None
 def _activity(ctx: RoutingContext, sid: str, parameter: str) -> Activity:
     activity = ctx.activities.get(sid)
     if activity is None:
-        raise InvalidParameter(f"{parameter} {sid} is not an Activity of Workspace {ctx.workspace.sid}")
+        raise InvalidParameter(
+            f"{parameter} {sid} is not an Activity of Workspace {ctx.workspace.sid}"
+        )
     return activity
 
 
@@ -624,4 +714,6 @@ def _check_choices(params: Mapping[str, object], key: str, allowed: set[str]) ->
     values = value if isinstance(value, list) else str(value).replace(",", " ").split()
     bad = [v for v in values if v not in allowed]
     if bad:
-        raise InvalidParameter(f"Invalid {key} {', '.join(map(str, bad))}; expected {', '.join(sorted(allowed))}")
+        raise InvalidParameter(
+            f"Invalid {key} {', '.join(map(str, bad))}; expected {', '.join(sorted(allowed))}"
+        )

@@ -52,10 +52,24 @@ class RoutingContext:
             clock=clock,
             workspace=workspace,
             now=clock.now(),
-            queues={q.sid: q for q in session.scalars(select(TaskQueue).where(TaskQueue.workspace_sid == sid))},
-            workflows={w.sid: w for w in session.scalars(select(Workflow).where(Workflow.workspace_sid == sid))},
-            channels={c.sid: c for c in session.scalars(select(TaskChannel).where(TaskChannel.workspace_sid == sid))},
-            activities={a.sid: a for a in session.scalars(select(Activity).where(Activity.workspace_sid == sid))},
+            queues={
+                q.sid: q
+                for q in session.scalars(select(TaskQueue).where(TaskQueue.workspace_sid == sid))
+            },
+            workflows={
+                w.sid: w
+                for w in session.scalars(select(Workflow).where(Workflow.workspace_sid == sid))
+            },
+            channels={
+                c.sid: c
+                for c in session.scalars(
+                    select(TaskChannel).where(TaskChannel.workspace_sid == sid)
+                )
+            },
+            activities={
+                a.sid: a
+                for a in session.scalars(select(Activity).where(Activity.workspace_sid == sid))
+            },
         )
 
     def configuration(self, workflow_sid: str | None) -> RoutingConfiguration | None:

@@ -40,12 +40,19 @@ def channel_usage(
 ) -> dict[tuple[str, str], ChannelUsage]:
     """Count each worker's active reservations per task channel in one grouped query."""
     stmt = (
-        select(Reservation.worker_sid, Reservation.task_channel_sid, Reservation.reservation_status, func.count())
+        select(
+            Reservation.worker_sid,
+            Reservation.task_channel_sid,
+            Reservation.reservation_status,
+            func.count(),
+        )
         .where(
             Reservation.workspace_sid == workspace_sid,
             Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
         )
-        .group_by(Reservation.worker_sid, Reservation.task_channel_sid, Reservation.reservation_status)
+        .group_by(
+            Reservation.worker_sid, Reservation.task_channel_sid, Reservation.reservation_status
+        )
     )
     if worker_sids is not None:
         stmt = stmt.where(Reservation.worker_sid.in_(list(worker_sids)))
@@ -55,7 +62,9 @@ def channel_usage(
         consumed[(worker_sid, channel_sid)] += count
         if status in ASSIGNED_RESERVATION_STATUSES:
             assigned[(worker_sid, channel_sid)] += count
-    return {key: ChannelUsage(assigned=assigned[key], consumed=value) for key, value in consumed.items()}
+    return {
+        key: ChannelUsage(assigned=assigned[key], consumed=value) for key, value in consumed.items()
+    }
 
 
 def capacity_percentage(*, capacity: int, consumed: int, available: bool) -> int:
@@ -177,7 +186,9 @@ def load_candidates(
     ]
 
 
-def queue_matches(ctx: RoutingContext, queue: TaskQueue, candidate: Candidate, cache: dict[tuple[str, str], bool]) -> bool:
+def queue_matches(
+    ctx: RoutingContext, queue: TaskQueue, candidate: Candidate, cache: dict[tuple[str, str], bool]
+) -> bool:
     """Tell whether the worker satisfies the queue's `target_workers` (cached for the pass)."""
     key = (queue.sid, candidate.worker.sid)
     if key not in cache:
@@ -225,7 +236,11 @@ def eligible(
             continue
         if target is not None and target.known_worker_sid and candidate.worker.sid != known_sid:
             continue
-        if target is not None and target.known_worker_friendly_name and candidate.worker.friendly_name != known_name:
+        if (
+            target is not None
+            and target.known_worker_friendly_name
+            and candidate.worker.friendly_name != known_name
+        ):
             continue
         if queue is not None and not queue_matches(ctx, queue, candidate, cache):
             continue
@@ -236,7 +251,13 @@ def eligible(
         chosen.append(candidate)
     if target is not None and target.order_by:
         clauses = target.order_by
-        chosen.sort(key=lambda c: (sort_key_for(clauses, c.document(ctx)), _idle_key(c.worker.idle_since), c.worker.id))
+        chosen.sort(
+            key=lambda c: (
+                sort_key_for(clauses, c.document(ctx)),
+                _idle_key(c.worker.idle_since),
+                c.worker.id,
+            )
+        )
     else:
         # Longest idle first: the worker whose last reservation or activity change is oldest.
         chosen.sort(key=lambda c: (_idle_key(c.worker.idle_since), c.worker.id))

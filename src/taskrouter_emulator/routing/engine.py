@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -43,13 +44,25 @@ class NoMatchingFilter(InvalidParameter):
     """No workflow filter matched the task and there is no default_filter (400/20001)."""
 
 
-def enter_workflow(ctx: RoutingContext, task: Task, *, reevaluate: bool = False) -> None:
-    """Evaluate the task's workflow: first matching filter, first usable target; else default_filter."""
+@dataclass(frozen=True)
+class Decision:
+    """Where a task goes in its workflow: a filter (-1 = default_filter) and target, or out (all skipped)."""
+
+    filter_index: int
+    target_index: int
+    target: Target | None
+
+    @property
+    def queue_sid(self) -> str | None:
+        """The chosen queue, if any."""
+        return self.target.queue if self.target is not None else None
+
+
+def decide(ctx: RoutingContext, task: Task) -> Decision:
+    """Choose the first matching filter's first usable target (else default_filter) without changing anything."""
     configuration = ctx.configuration(task.workflow_sid)
     if configuration is None:
         raise InvalidParameter(f"Workflow {task.workflow_sid} has no usable configuration")
-    if not reevaluate:
-        task_event(ctx, task, "workflow.entered", f"Task {task.sid} entered Workflow {task.workflow_sid}")
     variables = ctx.task_variables(task)
     matched_any = False
     for index, task_filter in enumerate(configuration.filters):
@@ -57,19 +70,38 @@ def enter_workflow(ctx: RoutingContext, task: Task, *, reevaluate: bool = False)
             continue
         matched_any = True
         # A filter whose every step is skipped counts as not matching: try the next filters.
-        if _enter_target(ctx, task, index, 0):
-            return
+        target_index = _choose_target(ctx, task, index, 0)
+        if target_index is not None:
+            return Decision(index, target_index, task_filter.targets[target_index])
     if configuration.default_filter is not None:
-        _place(ctx, task, -1, 0, configuration.default_filter)
-        return
+        return Decision(-1, 0, configuration.default_filter)
     if matched_any:
-        task_event(ctx, task, "workflow.skipped", f"Task {task.sid} skipped out of Workflow {task.workflow_sid}")
-        _cancel(ctx, task, WORKFLOW_SKIPPED_REASON)
-        return
+        return Decision(-1, 0, None)
     raise NoMatchingFilter(
         f"The Task attributes could not be matched a Workflow: no filter of Workflow {task.workflow_sid} "
         "matches and it has no default_filter"
     )
+
+
+def enter_workflow(
+    ctx: RoutingContext, task: Task, *, reevaluate: bool = False, decision: Decision | None = None
+) -> None:
+    """Evaluate the task's workflow and place it in the chosen step (or cancel it if it skipped out)."""
+    decision = decision or decide(ctx, task)
+    if not reevaluate:
+        task_event(
+            ctx, task, "workflow.entered", f"Task {task.sid} entered Workflow {task.workflow_sid}"
+        )
+    if decision.target is None:
+        task_event(
+            ctx,
+            task,
+            "workflow.skipped",
+            f"Task {task.sid} skipped out of Workflow {task.workflow_sid}",
+        )
+        _cancel(ctx, task, WORKFLOW_SKIPPED_REASON)
+        return
+    _place(ctx, task, decision.filter_index, decision.target_index, decision.target)
 
 
 def place_in_queue(ctx: RoutingContext, task: Task, queue: TaskQueue) -> None:
@@ -81,16 +113,44 @@ def place_in_queue(ctx: RoutingContext, task: Task, queue: TaskQueue) -> None:
 
 def advance_step(ctx: RoutingContext, task: Task) -> None:
     """A step timed out: leave the queue, take the next target, or cancel the task at the end."""
-    if task.assignment_status not in WAITING or task.filter_index is None or task.target_index is None:
+    if (
+        task.assignment_status not in WAITING
+        or task.filter_index is None
+        or task.target_index is None
+    ):
         task.step_timeout_at = None
         return
     freed = _end_pending_offers(ctx, task)
     task.step_timeout_at = None
-    task_event(ctx, task, "task-queue.timeout", f"Task {task.sid} timed out of TaskQueue {task.task_queue_sid}")
-    if task.filter_index >= 0 and _enter_target(ctx, task, task.filter_index, task.target_index + 1):
+    task_event(
+        ctx,
+        task,
+        "task-queue.timeout",
+        f"Task {task.sid} timed out of TaskQueue {task.task_queue_sid}",
+    )
+    next_index = (
+        _choose_target(ctx, task, task.filter_index, task.target_index + 1)
+        if task.filter_index >= 0
+        else None
+    )
+    if next_index is not None:
+        configuration = ctx.configuration(task.workflow_sid)
+        assert configuration is not None
+        _place(
+            ctx,
+            task,
+            task.filter_index,
+            next_index,
+            configuration.filters[task.filter_index].targets[next_index],
+        )
         route(ctx, task_sids=[task.sid])
     else:
-        task_event(ctx, task, "workflow.timeout", f"Task {task.sid} timed out of Workflow {task.workflow_sid}")
+        task_event(
+            ctx,
+            task,
+            "workflow.timeout",
+            f"Task {task.sid} timed out of Workflow {task.workflow_sid}",
+        )
         _cancel(ctx, task, WORKFLOW_TIMEOUT_REASON)
     route(ctx, worker_sids=freed)
 
@@ -106,11 +166,15 @@ def route(
         return
     if worker_sids is not None and not worker_sids:
         return
-    stmt = select(Task).where(Task.workspace_sid == ctx.workspace.sid, Task.assignment_status.in_(WAITING))
+    stmt = select(Task).where(
+        Task.workspace_sid == ctx.workspace.sid, Task.assignment_status.in_(WAITING)
+    )
     if task_sids is not None:
         stmt = stmt.where(Task.sid.in_(list(task_sids)))
     tasks = [
-        t for t in ctx.session.scalars(stmt) if t.task_queue_sid or (t.routing_target or "").startswith("WK")
+        t
+        for t in ctx.session.scalars(stmt)
+        if t.task_queue_sid or (t.routing_target or "").startswith("WK")
     ]
     if not tasks:
         return
@@ -159,8 +223,8 @@ def reevaluate_workflow(ctx: RoutingContext, workflow_sid: str) -> None:
     route(ctx, worker_sids=freed)
 
 
-def _enter_target(ctx: RoutingContext, task: Task, filter_index: int, start: int) -> bool:
-    """Place the task in the first usable target from `start` on; False if every one is skipped or past."""
+def _choose_target(ctx: RoutingContext, task: Task, filter_index: int, start: int) -> int | None:
+    """Return the first usable target from `start` on; None if every one is skipped or already past."""
     configuration = ctx.configuration(task.workflow_sid)
     assert configuration is not None
     targets = configuration.filters[filter_index].targets
@@ -171,9 +235,8 @@ def _enter_target(ctx: RoutingContext, task: Task, filter_index: int, start: int
             continue  # this step's cumulative deadline has already passed (task age based)
         if target.skip_if is not None and _should_skip(ctx, task, filter_index, index, target):
             continue
-        _place(ctx, task, filter_index, index, target)
-        return True
-    return False
+        return index
+    return None
 
 
 def _deadline(task: Task, targets: tuple[Target, ...], index: int):  # type: ignore[no-untyped-def]
@@ -184,7 +247,9 @@ def _deadline(task: Task, targets: tuple[Target, ...], index: int):  # type: ign
     return task.date_created + timedelta(seconds=total)
 
 
-def _should_skip(ctx: RoutingContext, task: Task, filter_index: int, index: int, target: Target) -> bool:
+def _should_skip(
+    ctx: RoutingContext, task: Task, filter_index: int, index: int, target: Target
+) -> bool:
     """Evaluate `skip_if`, which only applies when no worker can take the task right away."""
     queue = ctx.queues.get(target.queue)
     if queue is None:
@@ -204,7 +269,9 @@ def _should_skip(ctx: RoutingContext, task: Task, filter_index: int, index: int,
         for activity_sid in ctx.activities:
             counts[activity_sid] = sum(1 for c in in_queue if c.activity.sid == activity_sid)
         assert target.skip_if is not None
-        return evaluate(target.skip_if, {"workers": dict(counts), "task": ctx.task_variables(task)["task"]})
+        return evaluate(
+            target.skip_if, {"workers": dict(counts), "task": ctx.task_variables(task)["task"]}
+        )
     finally:
         task.filter_index, task.target_index = saved
 
@@ -214,10 +281,21 @@ def _place(ctx: RoutingContext, task: Task, filter_index: int, index: int, targe
     assert configuration is not None
     task.filter_index, task.target_index = filter_index, index
     # A target's priority wins over the task's own while the task is in that step.
-    task.priority = target.priority if target.priority is not None else (task.requested_priority or 0)
-    deadline = _deadline(task, configuration.filters[filter_index].targets, index) if filter_index >= 0 else None
+    task.priority = (
+        target.priority if target.priority is not None else (task.requested_priority or 0)
+    )
+    deadline = (
+        _deadline(task, configuration.filters[filter_index].targets, index)
+        if filter_index >= 0
+        else None
+    )
     step = "default filter" if filter_index < 0 else f"filter {filter_index} target {index}"
-    task_event(ctx, task, "workflow.target-matched", f"Task {task.sid} matched {step} of Workflow {task.workflow_sid}")
+    task_event(
+        ctx,
+        task,
+        "workflow.target-matched",
+        f"Task {task.sid} matched {step} of Workflow {task.workflow_sid}",
+    )
     _enter_queue(ctx, task, target.queue, step_timeout_at=deadline)
 
 
@@ -230,7 +308,12 @@ def _enter_queue(ctx: RoutingContext, task: Task, queue_sid: str, *, step_timeou
         ctx.session.flush()
         return
     if previous is not None:
-        task_event(ctx, task, "task-queue.moved", f"Task {task.sid} moved from TaskQueue {previous} to {queue_sid}")
+        task_event(
+            ctx,
+            task,
+            "task-queue.moved",
+            f"Task {task.sid} moved from TaskQueue {previous} to {queue_sid}",
+        )
     task.task_queue_sid = queue_sid
     task.task_queue_entered_at = ctx.now
     ctx.session.flush()
@@ -258,10 +341,16 @@ def _pending_counts(ctx: RoutingContext, tasks: list[Task]) -> dict[str, int]:
 
 
 def _direct_candidates(ctx: RoutingContext, tasks: list[Task]) -> dict[str, Candidate]:
-    sids = {t.routing_target for t in tasks if t.ignore_capacity and is_sid(t.routing_target or "", Prefix.WORKER)}
+    sids = {
+        t.routing_target
+        for t in tasks
+        if t.ignore_capacity and is_sid(t.routing_target or "", Prefix.WORKER)
+    }
     if not sids:
         return {}
-    found = load_candidates(ctx.session, ctx, worker_sids=[s for s in sids if s], available_only=False)
+    found = load_candidates(
+        ctx.session, ctx, worker_sids=[s for s in sids if s], available_only=False
+    )
     return {c.worker.sid: c for c in found}
 
 
@@ -286,7 +375,11 @@ def _route_to_worker(
 
 
 def _reserve(
-    ctx: RoutingContext, task: Task, candidate: Candidate, queue: TaskQueue | None, outstanding: dict[str, int]
+    ctx: RoutingContext,
+    task: Task,
+    candidate: Candidate,
+    queue: TaskQueue | None,
+    outstanding: dict[str, int],
 ) -> None:
     from taskrouter_emulator.reservations import service as reservation_service
     from taskrouter_emulator.tasks.service import MAX_ASSIGNMENT_COUNT
@@ -304,7 +397,9 @@ def _reserve(
 def _end_pending_offers(ctx: RoutingContext, task: Task) -> list[str]:
     from taskrouter_emulator.reservations import service as reservation_service
 
-    freed = reservation_service.end_pending(ctx, task, status="canceled", event_type="reservation.canceled")
+    freed = reservation_service.end_pending(
+        ctx, task, status="canceled", event_type="reservation.canceled"
+    )
     if task.assignment_status == "reserved":
         task.assignment_status = "pending"
     return freed

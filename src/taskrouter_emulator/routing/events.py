@@ -16,10 +16,16 @@ def task_event(
     *,
     reservation: Reservation | None = None,
     worker: Worker | None = None,
+    queue_sid: str | None = None,
 ) -> None:
     """Record an event about a task (and, for reservation events, the reservation and its worker)."""
-    data = recorder.task_fields(task, channel_unique_name=ctx.channel_name(task.task_channel_sid), now=ctx.now)
-    queue = ctx.queues.get(task.task_queue_sid or "")
+    data = recorder.task_fields(
+        task, channel_unique_name=ctx.channel_name(task.task_channel_sid), now=ctx.now
+    )
+    if queue_sid is not None:
+        data["task_queue_sid"] = queue_sid
+    # `queue_sid` names the queue a new task is about to enter: live task.created callbacks carry it.
+    queue = ctx.queues.get(queue_sid or task.task_queue_sid or "")
     if queue is not None:
         data.update(recorder.task_queue_fields(queue))
     workflow = ctx.workflows.get(task.workflow_sid or "")

@@ -14,7 +14,9 @@ from taskrouter_emulator.scheduler import timers
 logger = logging.getLogger(__name__)
 
 
-def run_until(factory: sessionmaker[Session], clock: EmulatorClock, *, target_seconds: float) -> None:
+def run_until(
+    factory: sessionmaker[Session], clock: EmulatorClock, *, target_seconds: float
+) -> None:
     """Advance the clock by `target_seconds`, stopping at each due time to fire timers in order."""
     target = clock.now().timestamp() + target_seconds
     while True:
@@ -47,7 +49,9 @@ def fire_once(factory: sessionmaker[Session], clock: EmulatorClock) -> int:
 class Scheduler:
     """A daemon thread that fires due timers every `interval` seconds."""
 
-    def __init__(self, factory: sessionmaker[Session], clock: EmulatorClock, interval: float) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], clock: EmulatorClock, interval: float
+    ) -> None:
         self._factory = factory
         self._clock = clock
         self._interval = interval

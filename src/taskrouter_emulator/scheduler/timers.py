@@ -63,13 +63,18 @@ def _due_queries(now: datetime, workspace_sid: str | None):  # type: ignore[no-u
     queries = {"reservation": reservation, "step": step, "expiry": expiry, "cleanup": cleanup}
     if workspace_sid is not None:
         queries = {
-            kind: query.where((Reservation.workspace_sid if kind == "reservation" else Task.workspace_sid) == workspace_sid)
+            kind: query.where(
+                (Reservation.workspace_sid if kind == "reservation" else Task.workspace_sid)
+                == workspace_sid
+            )
             for kind, query in queries.items()
         }
     return queries
 
 
-def due(session: Session, *, now: datetime, workspace_sid: str | None = None, limit: int = 500) -> list[Due]:
+def due(
+    session: Session, *, now: datetime, workspace_sid: str | None = None, limit: int = 500
+) -> list[Due]:
     """Return the timers due at `now`, earliest first."""
     found: list[Due] = []
     for kind, query in _due_queries(now, workspace_sid).items():
@@ -81,14 +86,23 @@ def due(session: Session, *, now: datetime, workspace_sid: str | None = None, li
 def next_due(session: Session) -> datetime | None:
     """Return the earliest pending due time of any timer."""
     candidates = [
-        session.scalar(select(func.min(Reservation.timeout_at)).where(Reservation.reservation_status == "pending")),
-        session.scalar(select(func.min(Task.step_timeout_at)).where(Task.assignment_status.in_(WAITING))),
+        session.scalar(
+            select(func.min(Reservation.timeout_at)).where(
+                Reservation.reservation_status == "pending"
+            )
+        ),
+        session.scalar(
+            select(func.min(Task.step_timeout_at)).where(Task.assignment_status.in_(WAITING))
+        ),
         session.scalar(select(func.min(Task.expires_at)).where(Task.assignment_status.in_(LIVE))),
         session.scalar(select(func.min(Task.delete_at))),
     ]
     from taskrouter_emulator.db.types import UTCDateTime
 
-    decoded = [UTCDateTime().process_result_value(c, session.get_bind().dialect) if c is not None else None for c in candidates]
+    decoded = [
+        UTCDateTime().process_result_value(c, session.get_bind().dialect) if c is not None else None
+        for c in candidates
+    ]
     present = [c for c in decoded if c is not None]
     return min(present) if present else None
 
@@ -103,7 +117,13 @@ def fire_due(session: Session, *, clock: Clock, workspace: Workspace | None = No
     for item in items:
         ctx = contexts.get(item.workspace_sid)
         if ctx is None:
-            ws = workspace if workspace is not None else session.scalars(select(Workspace).where(Workspace.sid == item.workspace_sid)).one_or_none()
+            ws = (
+                workspace
+                if workspace is not None
+                else session.scalars(
+                    select(Workspace).where(Workspace.sid == item.workspace_sid)
+                ).one_or_none()
+            )
             if ws is None:
                 continue
             workspace_lock(session, ws.sid)
@@ -119,8 +139,14 @@ def _fire(ctx: RoutingContext, item: Due) -> None:
 
     session = ctx.session
     if item.kind == "reservation":
-        reservation = session.scalars(select(Reservation).where(Reservation.sid == item.sid)).one_or_none()
-        if reservation is not None and reservation.timeout_at is not None and reservation.timeout_at <= ctx.now:
+        reservation = session.scalars(
+            select(Reservation).where(Reservation.sid == item.sid)
+        ).one_or_none()
+        if (
+            reservation is not None
+            and reservation.timeout_at is not None
+            and reservation.timeout_at <= ctx.now
+        ):
             reservation_service.time_out(ctx, reservation)
         return
     task = session.scalars(select(Task).where(Task.sid == item.sid)).one_or_none()

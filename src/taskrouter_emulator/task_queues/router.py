@@ -26,7 +26,9 @@ router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}/TaskQueues")
 
 
 def _render_one(session: Session, queue: TaskQueue, base_url: str) -> TaskQueueResource:
-    return TaskQueueResource.build(queue, names=service.activity_names(session, [queue]), base_url=base_url)
+    return TaskQueueResource.build(
+        queue, names=service.activity_names(session, [queue]), base_url=base_url
+    )
 
 
 def _descending(ordering: str | None) -> bool:
@@ -34,7 +36,9 @@ def _descending(ordering: str | None) -> bool:
         return False
     normalized = ordering.replace(" ", "").lower()
     if normalized not in ("datecreated:asc", "datecreated:desc"):
-        raise InvalidParameter(f"Invalid Ordering '{ordering}'; use DateCreated:asc or DateCreated:desc")
+        raise InvalidParameter(
+            f"Invalid Ordering '{ordering}'; use DateCreated:asc or DateCreated:desc"
+        )
     return normalized.endswith("desc")
 
 
@@ -47,7 +51,9 @@ def list_task_queues(
     query: Annotated[TaskQueueFilter, Depends(params(TaskQueueFilter))],
 ) -> dict[str, Any]:
     stmt = service.list_query(
-        workspace=workspace, friendly_name=query.friendly_name, descending=_descending(query.ordering)
+        workspace=workspace,
+        friendly_name=query.friendly_name,
+        descending=_descending(query.ordering),
     )
     rows: Sequence[TaskQueue]
     if query.evaluate_worker_attributes is None and query.worker_sid is None:
@@ -58,12 +64,20 @@ def list_task_queues(
             document = service.evaluate_worker_attributes(query.evaluate_worker_attributes)
             queues = service.filter_for_worker_document(queues, document)
         if query.worker_sid is not None:
-            worker = service.worker_document(session, workspace=workspace, worker_sid=query.worker_sid)
-            queues = service.filter_for_worker_document(queues, worker) if worker is not None else []
+            worker = service.worker_document(
+                session, workspace=workspace, worker_sid=query.worker_sid
+            )
+            queues = (
+                service.filter_for_worker_document(queues, worker) if worker is not None else []
+            )
         rows, has_next = slice_page(queues, page)
     names = service.activity_names(session, rows)
     return render_page(
-        rows, has_next, req=page, base_url=base_url, key="task_queues",
+        rows,
+        has_next,
+        req=page,
+        base_url=base_url,
+        key="task_queues",
         render=lambda q: TaskQueueResource.build(q, names=names, base_url=base_url),
     )
 
@@ -81,7 +95,9 @@ def create_task_queue(
 
 
 @router.get("/{sid}")
-def fetch_task_queue(session: SessionDep, workspace: WorkspaceDep, base_url: BaseUrlDep, sid: str) -> TaskQueueResource:
+def fetch_task_queue(
+    session: SessionDep, workspace: WorkspaceDep, base_url: BaseUrlDep, sid: str
+) -> TaskQueueResource:
     return _render_one(session, service.get(session, workspace=workspace, sid=sid), base_url)
 
 
@@ -101,7 +117,9 @@ def update_task_queue(
 
 
 @router.delete("/{sid}", status_code=204)
-def delete_task_queue(session: SessionDep, clock: ClockDep, workspace: WorkspaceDep, sid: str) -> Response:
+def delete_task_queue(
+    session: SessionDep, clock: ClockDep, workspace: WorkspaceDep, sid: str
+) -> Response:
     queue = service.get(session, workspace=workspace, sid=sid)
     service.delete_queue(session, clock=clock, workspace=workspace, queue=queue)
     return Response(status_code=204)

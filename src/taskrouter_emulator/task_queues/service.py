@@ -57,7 +57,9 @@ def matches(queue: TaskQueue, worker_document: Mapping[str, Any]) -> bool:
     return evaluate(parse(queue.target_workers), {"worker": worker_document}, bare="worker")
 
 
-def list_query(*, workspace: Workspace, friendly_name: str | None, descending: bool) -> Select[TaskQueue]:
+def list_query(
+    *, workspace: Workspace, friendly_name: str | None, descending: bool
+) -> Select[TaskQueue]:
     """Return the ordered query behind the queue list (expression filters are applied afterwards)."""
     stmt = select(TaskQueue).where(TaskQueue.workspace_sid == workspace.sid)
     if friendly_name is not None:
@@ -65,7 +67,9 @@ def list_query(*, workspace: Workspace, friendly_name: str | None, descending: b
     return stmt.order_by(TaskQueue.id.desc() if descending else TaskQueue.id)
 
 
-def filter_for_worker_document(queues: Sequence[TaskQueue], document: Mapping[str, Any]) -> list[TaskQueue]:
+def filter_for_worker_document(
+    queues: Sequence[TaskQueue], document: Mapping[str, Any]
+) -> list[TaskQueue]:
     """Keep the queues whose `target_workers` select a worker described by `document`."""
     return [queue for queue in queues if matches(queue, document)]
 
@@ -81,7 +85,9 @@ def evaluate_worker_attributes(text: str) -> dict[str, Any]:
     return value
 
 
-def worker_document(session: Session, *, workspace: Workspace, worker_sid: str) -> dict[str, Any] | None:
+def worker_document(
+    session: Session, *, workspace: Workspace, worker_sid: str
+) -> dict[str, Any] | None:
     """Return the expression document of one worker of the workspace, if it exists."""
     row = session.execute(
         select(Worker, Activity)
@@ -105,7 +111,9 @@ def activity_names(session: Session, queues: Sequence[TaskQueue]) -> dict[str, s
     sids = {s for q in queues for s in (q.reservation_activity_sid, q.assignment_activity_sid) if s}
     if not sids:
         return {}
-    rows = session.execute(select(Activity.sid, Activity.friendly_name).where(Activity.sid.in_(sids)))
+    rows = session.execute(
+        select(Activity.sid, Activity.friendly_name).where(Activity.sid.in_(sids))
+    )
     return {row[0]: row[1] for row in rows}
 
 
@@ -123,7 +131,9 @@ def create(
 ) -> TaskQueue:
     """Create a queue; `target_workers` defaults to `1==1` (every worker)."""
     name = validation.friendly_name(friendly_name)
-    count = session.scalar(select(func.count()).where(TaskQueue.workspace_sid == workspace.sid)) or 0
+    count = (
+        session.scalar(select(func.count()).where(TaskQueue.workspace_sid == workspace.sid)) or 0
+    )
     if count >= MAX_QUEUES:
         raise InvalidParameter(f"A Workspace may have at most {MAX_QUEUES} TaskQueues")
     now = clock.now()
@@ -183,7 +193,14 @@ def update(
     )
     queue.date_updated = clock.now()
     session.flush()
-    _record(session, clock, workspace, queue, "task-queue.updated", f"TaskQueue {queue.friendly_name} updated")
+    _record(
+        session,
+        clock,
+        workspace,
+        queue,
+        "task-queue.updated",
+        f"TaskQueue {queue.friendly_name} updated",
+    )
     if queue.target_workers != previous_expression:
         _record(
             session,
@@ -198,7 +215,9 @@ def update(
 
 def delete_queue(session: Session, *, clock: Clock, workspace: Workspace, queue: TaskQueue) -> None:
     """Delete a queue unless a workflow routes to it or tasks are waiting or being worked in it."""
-    for workflow in session.scalars(select(Workflow).where(Workflow.workspace_sid == workspace.sid)):
+    for workflow in session.scalars(
+        select(Workflow).where(Workflow.workspace_sid == workspace.sid)
+    ):
         try:
             referenced = parse_configuration(workflow.configuration).queue_sids()
         except ConfigurationError:
@@ -213,8 +232,17 @@ def delete_queue(session: Session, *, clock: Clock, workspace: Workspace, queue:
         )
     )
     if active:
-        raise InvalidParameter(f"TaskQueue {queue.sid} has {active} active Task(s) and cannot be deleted")
-    _record(session, clock, workspace, queue, "task-queue.deleted", f"TaskQueue {queue.friendly_name} deleted")
+        raise InvalidParameter(
+            f"TaskQueue {queue.sid} has {active} active Task(s) and cannot be deleted"
+        )
+    _record(
+        session,
+        clock,
+        workspace,
+        queue,
+        "task-queue.deleted",
+        f"TaskQueue {queue.friendly_name} deleted",
+    )
     session.delete(queue)
     session.flush()
 
@@ -233,11 +261,15 @@ def _apply(
     if target_workers is not None:
         # An empty expression is allowed: tasks then wait until they are moved or canceled.
         queue.target_workers = (
-            validation.expression(target_workers, name="TargetWorkers") if target_workers.strip() else ""
+            validation.expression(target_workers, name="TargetWorkers")
+            if target_workers.strip()
+            else ""
         )
     if max_reserved_workers is not None:
         if not 1 <= max_reserved_workers <= MAX_RESERVED_WORKERS:
-            raise InvalidParameter(f"MaxReservedWorkers must be between 1 and {MAX_RESERVED_WORKERS}")
+            raise InvalidParameter(
+                f"MaxReservedWorkers must be between 1 and {MAX_RESERVED_WORKERS}"
+            )
         queue.max_reserved_workers = max_reserved_workers
     if task_order is not None:
         queue.task_order = validation.one_of(task_order, TASK_ORDERS, name="TaskOrder") or "FIFO"
@@ -251,14 +283,21 @@ def _apply(
         )
 
 
-def _activity_or_none(session: Session, workspace: Workspace, sid: str, parameter: str) -> str | None:
+def _activity_or_none(
+    session: Session, workspace: Workspace, sid: str, parameter: str
+) -> str | None:
     if sid == "":
         return None
     return activity_service.find(session, workspace=workspace, sid=sid, parameter=parameter).sid
 
 
 def _record(
-    session: Session, clock: Clock, workspace: Workspace, queue: TaskQueue, event_type: str, description: str
+    session: Session,
+    clock: Clock,
+    workspace: Workspace,
+    queue: TaskQueue,
+    event_type: str,
+    description: str,
 ) -> None:
     recorder.record(
         session,

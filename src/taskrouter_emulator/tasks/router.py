@@ -21,8 +21,12 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 def respond(ctx: RoutingContext, task: Task, base_url: str, status: int = 200) -> JSONResponse:
     """Render one task with its ETag (the bare version number)."""
-    body = TaskResource.build(task, names=service.names(ctx.session, [task]), now=ctx.now, base_url=base_url)
-    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers={"ETag": str(task.version)})
+    body = TaskResource.build(
+        task, names=service.names(ctx.session, [task]), now=ctx.now, base_url=base_url
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=status, headers={"ETag": str(task.version)}
+    )
 
 
 @router.get("")
@@ -49,10 +53,19 @@ def list_tasks(
     if query.evaluate_task_attributes is None:
         rows, has_next = fetch_page(session, stmt, page)
     else:
-        rows, has_next = slice_page(service.filter_by_expression(list(session.scalars(stmt)), query.evaluate_task_attributes), page)
+        rows, has_next = slice_page(
+            service.filter_by_expression(
+                list(session.scalars(stmt)), query.evaluate_task_attributes
+            ),
+            page,
+        )
     names = service.names(session, rows)
     return render_page(
-        rows, has_next, req=page, base_url=base_url, key="tasks",
+        rows,
+        has_next,
+        req=page,
+        base_url=base_url,
+        key="tasks",
         render=lambda t: TaskResource.build(t, names=names, now=ctx.now, base_url=base_url),
     )
 
@@ -66,7 +79,9 @@ def create_task(
 
 
 @router.get("/{sid}")
-def fetch_task(ctx: RoutingDep, workspace: WorkspaceDep, base_url: BaseUrlDep, sid: str) -> JSONResponse:
+def fetch_task(
+    ctx: RoutingDep, workspace: WorkspaceDep, base_url: BaseUrlDep, sid: str
+) -> JSONResponse:
     return respond(ctx, service.get(ctx.session, workspace=workspace, sid=sid), base_url)
 
 
@@ -86,7 +101,9 @@ def update_task(
 
 
 @router.delete("/{sid}", status_code=204)
-def delete_task(ctx: RoutingDep, workspace: WorkspaceDep, sid: str, if_match: IfMatch = None) -> Response:
+def delete_task(
+    ctx: RoutingDep, workspace: WorkspaceDep, sid: str, if_match: IfMatch = None
+) -> Response:
     task = service.get(ctx.session, workspace=workspace, sid=sid)
     service.check_if_match(task, if_match)
     service.delete_task(ctx, task)

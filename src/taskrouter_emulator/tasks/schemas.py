@@ -81,7 +81,9 @@ class TaskResource(Resource):
     routing_target: str | None
 
     @classmethod
-    def build(cls, task: Task, *, names: dict[str, Any], now: datetime, base_url: str) -> TaskResource:
+    def build(
+        cls, task: Task, *, names: dict[str, Any], now: datetime, base_url: str
+    ) -> TaskResource:
         """Serialise a task; `age` is computed now, `names` maps queue/workflow/channel SIDs to names."""
         workspace_url = base_url + workspace_path(task.workspace_sid)
         url = f"{workspace_url}/Tasks/{task.sid}"
@@ -107,8 +109,12 @@ class TaskResource(Resource):
             workspace_sid=task.workspace_sid,
             url=url,
             links=TaskLinks(
-                task_queue=f"{workspace_url}/TaskQueues/{task.task_queue_sid}" if task.task_queue_sid else None,
-                workflow=f"{workspace_url}/Workflows/{task.workflow_sid}" if task.workflow_sid else None,
+                task_queue=f"{workspace_url}/TaskQueues/{task.task_queue_sid}"
+                if task.task_queue_sid
+                else None,
+                workflow=f"{workspace_url}/Workflows/{task.workflow_sid}"
+                if task.workflow_sid
+                else None,
                 workspace=workspace_url,
                 reservations=f"{url}/Reservations",
             ),

@@ -41,7 +41,11 @@ MAX_ATTRIBUTES_LENGTH = 4096
 ASSIGNED_TASK_LIFETIME = 86400
 MAX_ASSIGNMENT_COUNT = 1000
 TTL_REASON = "Task TTL Exceeded"
-ORDERING_FIELDS = {"datecreated": Task.id, "priority": Task.priority, "virtualstarttime": Task.virtual_start_time}
+ORDERING_FIELDS = {
+    "datecreated": Task.id,
+    "priority": Task.priority,
+    "virtualstarttime": Task.virtual_start_time,
+}
 _YEAR_1900 = datetime(1900, 1, 1, tzinfo=UTC)
 
 
@@ -54,7 +58,9 @@ def get(session: Session, *, workspace: Workspace, sid: str) -> Task:
     """Return a task of the workspace, or 404 (also once it has been deleted)."""
     where = child_path(workspace.sid, "Tasks", sid)
     validation.path_sid(sid, Prefix.TASK, where)
-    task = session.scalars(select(Task).where(Task.sid == sid, Task.workspace_sid == workspace.sid)).one_or_none()
+    task = session.scalars(
+        select(Task).where(Task.sid == sid, Task.workspace_sid == workspace.sid)
+    ).one_or_none()
     if task is None:
         raise ResourceNotFound(where)
     return task
@@ -63,7 +69,9 @@ def get(session: Session, *, workspace: Workspace, sid: str) -> Task:
 def check_if_match(task: Task, if_match: str | None) -> None:
     """Compare an If-Match header with the task's version (412 on mismatch)."""
     if if_match is not None and if_match.strip().strip('"') != str(task.version):
-        raise PreconditionFailed(f"Precondition failed: ETag {task.version} does not match If-Match {if_match.strip()}")
+        raise PreconditionFailed(
+            f"Precondition failed: ETag {task.version} does not match If-Match {if_match.strip()}"
+        )
 
 
 def create(
@@ -81,14 +89,20 @@ def create(
 ) -> Task:
     """Create a task, route it through its workflow (or straight to its target) and try to reserve a worker."""
     session, workspace, now = ctx.session, ctx.workspace, ctx.now
-    text = json_object_text(attributes, name="Attributes", max_length=MAX_ATTRIBUTES_LENGTH) if attributes else "{}"
+    text = (
+        json_object_text(attributes, name="Attributes", max_length=MAX_ATTRIBUTES_LENGTH)
+        if attributes
+        else "{}"
+    )
     _check_priority(priority)
     ttl = DEFAULT_TIMEOUT if timeout is None else timeout
     if not 1 <= ttl <= MAX_TIMEOUT:
         raise InvalidParameter(f"Timeout must be between 1 and {MAX_TIMEOUT} seconds")
     channel = _channel(ctx, task_channel or "default")
     start = _virtual_start_time(virtual_start_time, now) if virtual_start_time else now
-    target_worker, target_queue, workflow = _route_target(ctx, routing_target, task_queue_sid, workflow_sid)
+    target_worker, target_queue, workflow = _route_target(
+        ctx, routing_target, task_queue_sid, workflow_sid
+    )
     if ignore_capacity is None:
         # Direct-to-worker tasks ignore capacity and availability unless told otherwise.
         ignore_capacity = target_worker is not None
@@ -115,11 +129,15 @@ def create(
     )
     session.add(task)
     session.flush()
-    task_event(ctx, task, "task.created", f"Task {task.sid} created")
+    decision = engine.decide(ctx, task) if workflow is not None else None
+    queue_sid = (
+        target_queue.sid if target_queue is not None else (decision.queue_sid if decision else None)
+    )
+    task_event(ctx, task, "task.created", f"Task {task.sid} created", queue_sid=queue_sid)
     if target_queue is not None:
         engine.place_in_queue(ctx, task, target_queue)
-    elif workflow is not None:
-        engine.enter_workflow(ctx, task)
+    elif decision is not None:
+        engine.enter_workflow(ctx, task, decision=decision)
     if task.assignment_status == "pending":
         engine.route(ctx, task_sids=[task.sid])
     return task
@@ -138,24 +156,35 @@ def update(
 ) -> Task:
     """Update a task; attribute, priority or channel changes on a waiting task re-route it."""
     if assignment_status is not None and assignment_status not in STATUSES:
-        raise InvalidParameter(f"Invalid AssignmentStatus '{assignment_status}'; expected one of {', '.join(STATUSES)}")
+        raise InvalidParameter(
+            f"Invalid AssignmentStatus '{assignment_status}'; expected one of {', '.join(STATUSES)}"
+        )
     if assignment_status in ("wrapping", "completed") and attributes is not None:
         # Twilio requires two requests for this.
-        raise InvalidParameter("AssignmentStatus wrapping or completed cannot be combined with an Attributes update")
+        raise InvalidParameter(
+            "AssignmentStatus wrapping or completed cannot be combined with an Attributes update"
+        )
     if task.assignment_status in ("canceled", "completed") and (
-        attributes is not None or priority is not None or task_channel is not None or virtual_start_time is not None
+        attributes is not None
+        or priority is not None
+        or task_channel is not None
+        or virtual_start_time is not None
     ):
         raise InvalidParameter(f"Task {task.sid} is {task.assignment_status} and cannot be updated")
     _check_priority(priority)
     changed = False
     reroute = False
     if attributes is not None:
-        task.attributes = json_object_text(attributes, name="Attributes", max_length=MAX_ATTRIBUTES_LENGTH)
+        task.attributes = json_object_text(
+            attributes, name="Attributes", max_length=MAX_ATTRIBUTES_LENGTH
+        )
         changed = reroute = True
     if priority is not None:
         task.requested_priority = priority
         target = ctx.target_of(task)
-        task.priority = target.priority if target is not None and target.priority is not None else priority
+        task.priority = (
+            target.priority if target is not None and target.priority is not None else priority
+        )
         changed = reroute = True
     if task_channel is not None:
         task.task_channel_sid = _channel(ctx, task_channel).sid
@@ -196,7 +225,9 @@ def cancel(ctx: RoutingContext, task: Task, *, reason: str | None) -> None:
     task.assignment_status = "canceled"
     task.reason = reason
     _finish(ctx, task)
-    task_event(ctx, task, "task.canceled", f"Task {task.sid} canceled" + (f": {reason}" if reason else ""))
+    task_event(
+        ctx, task, "task.canceled", f"Task {task.sid} canceled" + (f": {reason}" if reason else "")
+    )
     engine.route(ctx, worker_sids=freed)
 
 
@@ -226,11 +257,18 @@ def complete(ctx: RoutingContext, task: Task, *, reason: str | None) -> None:
         )
     from taskrouter_emulator.reservations import service as reservation_service
 
-    freed = reservation_service.follow_task(ctx, task, status="completed", event_type="reservation.completed")
+    freed = reservation_service.follow_task(
+        ctx, task, status="completed", event_type="reservation.completed"
+    )
     task.assignment_status = "completed"
     task.reason = reason
     _finish(ctx, task)
-    task_event(ctx, task, "task.completed", f"Task {task.sid} completed" + (f": {reason}" if reason else ""))
+    task_event(
+        ctx,
+        task,
+        "task.completed",
+        f"Task {task.sid} completed" + (f": {reason}" if reason else ""),
+    )
     engine.route(ctx, worker_sids=freed)
 
 
@@ -240,7 +278,8 @@ def delete_task(ctx: RoutingContext, task: Task) -> None:
     busy = list(
         ctx.session.scalars(
             select(Reservation.worker_sid).where(
-                Reservation.task_sid == task.sid, Reservation.reservation_status.in_(("accepted", "wrapping"))
+                Reservation.task_sid == task.sid,
+                Reservation.reservation_status.in_(("accepted", "wrapping")),
             )
         )
     )
@@ -294,14 +333,18 @@ def list_query(
     if statuses:
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
-            raise InvalidParameter(f"Invalid AssignmentStatus '{bad[0]}'; expected one of {', '.join(STATUSES)}")
+            raise InvalidParameter(
+                f"Invalid AssignmentStatus '{bad[0]}'; expected one of {', '.join(STATUSES)}"
+            )
         stmt = stmt.where(Task.assignment_status.in_(statuses))
     if workflow_sid is not None:
         stmt = stmt.where(Task.workflow_sid == workflow_sid)
     if workflow_name is not None:
         stmt = stmt.where(
             Task.workflow_sid.in_(
-                select(Workflow.sid).where(Workflow.workspace_sid == workspace.sid, Workflow.friendly_name == workflow_name)
+                select(Workflow.sid).where(
+                    Workflow.workspace_sid == workspace.sid, Workflow.friendly_name == workflow_name
+                )
             )
         )
     if task_queue_sid is not None:
@@ -310,7 +353,8 @@ def list_query(
         stmt = stmt.where(
             Task.task_queue_sid.in_(
                 select(TaskQueue.sid).where(
-                    TaskQueue.workspace_sid == workspace.sid, TaskQueue.friendly_name == task_queue_name
+                    TaskQueue.workspace_sid == workspace.sid,
+                    TaskQueue.friendly_name == task_queue_name,
                 )
             )
         )
@@ -324,7 +368,9 @@ def list_query(
 def filter_by_expression(tasks: Sequence[Task], expression: str) -> list[Task]:
     """Keep the tasks whose attributes satisfy an `EvaluateTaskAttributes` expression."""
     parsed = parse(validation.expression(expression, name="EvaluateTaskAttributes"))
-    return [t for t in tasks if evaluate(parsed, {"task": cached_attributes(t.attributes)}, bare="task")]
+    return [
+        t for t in tasks if evaluate(parsed, {"task": cached_attributes(t.attributes)}, bare="task")
+    ]
 
 
 def names(session: Session, tasks: Sequence[Task]) -> dict[str, Any]:
@@ -339,7 +385,14 @@ def names(session: Session, tasks: Sequence[Task]) -> dict[str, Any]:
         (TaskChannel.sid, TaskChannel.unique_name, channel_sids),
     ):
         if sids:
-            found.update({row[0]: row[1] for row in session.execute(select(sid_column, name_column).where(sid_column.in_(sids)))})
+            found.update(
+                {
+                    row[0]: row[1]
+                    for row in session.execute(
+                        select(sid_column, name_column).where(sid_column.in_(sids))
+                    )
+                }
+            )
     return found
 
 
@@ -351,13 +404,17 @@ def _transition(ctx: RoutingContext, task: Task, status: str, reason: str | None
     elif status == "completed":
         complete(ctx, task, reason=reason)
     else:
-        raise InvalidParameter(f"AssignmentStatus can only be set to canceled, wrapping or completed, not '{status}'")
+        raise InvalidParameter(
+            f"AssignmentStatus can only be set to canceled, wrapping or completed, not '{status}'"
+        )
 
 
 def _end_pending(ctx: RoutingContext, task: Task) -> list[str]:
     from taskrouter_emulator.reservations import service as reservation_service
 
-    freed = reservation_service.end_pending(ctx, task, status="canceled", event_type="reservation.canceled")
+    freed = reservation_service.end_pending(
+        ctx, task, status="canceled", event_type="reservation.canceled"
+    )
     if task.assignment_status == "reserved":
         task.assignment_status = "pending"
     return freed
@@ -384,7 +441,9 @@ def _channel(ctx: RoutingContext, sid_or_name: str) -> TaskChannel:
     for channel in ctx.channels.values():
         if sid_or_name in (channel.sid, channel.unique_name):
             return channel
-    raise InvalidParameter(f"TaskChannel '{sid_or_name}' does not exist in Workspace {ctx.workspace.sid}")
+    raise InvalidParameter(
+        f"TaskChannel '{sid_or_name}' does not exist in Workspace {ctx.workspace.sid}"
+    )
 
 
 def _virtual_start_time(value: datetime, now: datetime) -> datetime:
@@ -396,35 +455,50 @@ def _virtual_start_time(value: datetime, now: datetime) -> datetime:
 
 
 def _route_target(
-    ctx: RoutingContext, routing_target: str | None, task_queue_sid: str | None, workflow_sid: str | None
+    ctx: RoutingContext,
+    routing_target: str | None,
+    task_queue_sid: str | None,
+    workflow_sid: str | None,
 ) -> tuple[Worker | None, TaskQueue | None, Workflow | None]:
     """Resolve where a new task goes: a worker, a queue, or a workflow (the only one, if not named)."""
     if routing_target:
         if is_sid(routing_target, Prefix.WORKER):
             worker = ctx.session.scalars(
-                select(Worker).where(Worker.sid == routing_target, Worker.workspace_sid == ctx.workspace.sid)
+                select(Worker).where(
+                    Worker.sid == routing_target, Worker.workspace_sid == ctx.workspace.sid
+                )
             ).one_or_none()
             if worker is None:
-                raise InvalidParameter(f"RoutingTarget {routing_target} is not a Worker of this Workspace")
+                raise InvalidParameter(
+                    f"RoutingTarget {routing_target} is not a Worker of this Workspace"
+                )
             return worker, None, None
         if is_sid(routing_target, Prefix.TASK_QUEUE):
             queue = ctx.queues.get(routing_target)
             if queue is None:
-                raise InvalidParameter(f"RoutingTarget {routing_target} is not a TaskQueue of this Workspace")
+                raise InvalidParameter(
+                    f"RoutingTarget {routing_target} is not a TaskQueue of this Workspace"
+                )
             return None, queue, None
         if is_sid(routing_target, Prefix.WORKFLOW):
             workflow_sid = routing_target
         else:
-            raise InvalidParameter(f"RoutingTarget {routing_target} must be a Worker, TaskQueue or Workflow SID")
+            raise InvalidParameter(
+                f"RoutingTarget {routing_target} must be a Worker, TaskQueue or Workflow SID"
+            )
     if task_queue_sid and not workflow_sid:
         queue = ctx.queues.get(task_queue_sid)
         if queue is None:
-            raise InvalidParameter(f"TaskQueueSid {task_queue_sid} is not a TaskQueue of this Workspace")
+            raise InvalidParameter(
+                f"TaskQueueSid {task_queue_sid} is not a TaskQueue of this Workspace"
+            )
         return None, queue, None
     if workflow_sid:
         workflow = ctx.workflows.get(workflow_sid)
         if workflow is None:
-            raise InvalidParameter(f"WorkflowSid {workflow_sid} is not a Workflow of this Workspace")
+            raise InvalidParameter(
+                f"WorkflowSid {workflow_sid} is not a Workflow of this Workspace"
+            )
         return None, None, workflow
     if len(ctx.workflows) == 1:
         return None, None, next(iter(ctx.workflows.values()))

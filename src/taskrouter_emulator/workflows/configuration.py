@@ -147,14 +147,20 @@ def _target(raw: object, where: str) -> Target:
         queue=queue,
         expression=expression,
         expression_text=expression_text,
-        priority=_integer(raw["priority"], f"{where}.priority") if raw.get("priority") is not None else None,
-        timeout=_integer(raw["timeout"], f"{where}.timeout", minimum=1) if raw.get("timeout") is not None else None,
+        priority=_integer(raw["priority"], f"{where}.priority")
+        if raw.get("priority") is not None
+        else None,
+        timeout=_integer(raw["timeout"], f"{where}.timeout", minimum=1)
+        if raw.get("timeout") is not None
+        else None,
         order_by=order_by,
         skip_if=skip_if,
         known_worker_sid=_task_path(raw["known_worker_sid"], f"{where}.known_worker_sid")
         if raw.get("known_worker_sid") is not None
         else None,
-        known_worker_friendly_name=_task_path(raw["known_worker_friendly_name"], f"{where}.known_worker_friendly_name")
+        known_worker_friendly_name=_task_path(
+            raw["known_worker_friendly_name"], f"{where}.known_worker_friendly_name"
+        )
         if raw.get("known_worker_friendly_name") is not None
         else None,
     )
@@ -189,7 +195,9 @@ def parse_configuration(text: str) -> RoutingConfiguration:
     try:
         document: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"Configuration is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        raise ConfigurationError(
+            f"Configuration is not valid JSON: {exc.msg} at position {exc.pos}"
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("task_routing"), dict):
         raise ConfigurationError("Configuration must be a JSON object with a 'task_routing' object")
     routing = document["task_routing"]
@@ -199,7 +207,9 @@ def parse_configuration(text: str) -> RoutingConfiguration:
     default = routing.get("default_filter")
     return RoutingConfiguration(
         filters=tuple(_filter(f, i) for i, f in enumerate(raw_filters)),
-        default_filter=_target(default, "task_routing.default_filter") if default is not None else None,
+        default_filter=_target(default, "task_routing.default_filter")
+        if default is not None
+        else None,
     )
 
 
@@ -209,7 +219,11 @@ def fifo_configuration(queue_sid: str) -> str:
         {
             "task_routing": {
                 "filters": [
-                    {"filter_friendly_name": "Default Filter", "expression": "1==1", "targets": [{"queue": queue_sid}]}
+                    {
+                        "filter_friendly_name": "Default Filter",
+                        "expression": "1==1",
+                        "targets": [{"queue": queue_sid}],
+                    }
                 ],
                 "default_filter": {"queue": queue_sid},
             }

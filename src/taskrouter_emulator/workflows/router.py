@@ -29,9 +29,15 @@ def list_workflows(
     page: PageDep,
     query: Annotated[WorkflowFilter, Depends(params(WorkflowFilter))],
 ) -> dict[str, Any]:
-    rows, has_next = fetch_page(session, service.list_query(workspace=workspace, friendly_name=query.friendly_name), page)
+    rows, has_next = fetch_page(
+        session, service.list_query(workspace=workspace, friendly_name=query.friendly_name), page
+    )
     return render_page(
-        rows, has_next, req=page, base_url=base_url, key="workflows",
+        rows,
+        has_next,
+        req=page,
+        base_url=base_url,
+        key="workflows",
         render=lambda w: WorkflowResource.build(w, base_url=base_url),
     )
 
@@ -49,8 +55,12 @@ def create_workflow(
 
 
 @router.get("/{sid}")
-def fetch_workflow(session: SessionDep, workspace: WorkspaceDep, base_url: BaseUrlDep, sid: str) -> WorkflowResource:
-    return WorkflowResource.build(service.get(session, workspace=workspace, sid=sid), base_url=base_url)
+def fetch_workflow(
+    session: SessionDep, workspace: WorkspaceDep, base_url: BaseUrlDep, sid: str
+) -> WorkflowResource:
+    return WorkflowResource.build(
+        service.get(session, workspace=workspace, sid=sid), base_url=base_url
+    )
 
 
 @router.post("/{sid}")
@@ -66,12 +76,16 @@ def update_workflow(
     changes = form.model_dump(exclude={"re_evaluate_tasks"})
     service.update(session, clock=clock, workspace=workspace, workflow=workflow, **changes)
     if form.re_evaluate_tasks:
-        engine.route_after_change(session, clock=clock, workspace=workspace, workflow_sid=workflow.sid)
+        engine.route_after_change(
+            session, clock=clock, workspace=workspace, workflow_sid=workflow.sid
+        )
     return WorkflowResource.build(workflow, base_url=base_url)
 
 
 @router.delete("/{sid}", status_code=204)
-def delete_workflow(session: SessionDep, clock: ClockDep, workspace: WorkspaceDep, sid: str) -> Response:
+def delete_workflow(
+    session: SessionDep, clock: ClockDep, workspace: WorkspaceDep, sid: str
+) -> Response:
     workflow = service.get(session, workspace=workspace, sid=sid)
     service.delete_workflow(session, clock=clock, workspace=workspace, workflow=workflow)
     return Response(status_code=204)

@@ -54,7 +54,9 @@ def list_query(*, workspace: Workspace, friendly_name: str | None) -> Select[Wor
     return stmt.order_by(Workflow.id)
 
 
-def validated_configuration(session: Session, *, workspace: Workspace, text: str) -> RoutingConfiguration:
+def validated_configuration(
+    session: Session, *, workspace: Workspace, text: str
+) -> RoutingConfiguration:
     """Parse a configuration and check that every queue it names belongs to the workspace."""
     try:
         configuration = parse_configuration(text)
@@ -64,7 +66,9 @@ def validated_configuration(session: Session, *, workspace: Workspace, text: str
     if wanted:
         found = set(
             session.scalars(
-                select(TaskQueue.sid).where(TaskQueue.workspace_sid == workspace.sid, TaskQueue.sid.in_(wanted))
+                select(TaskQueue.sid).where(
+                    TaskQueue.workspace_sid == workspace.sid, TaskQueue.sid.in_(wanted)
+                )
             )
         )
         missing = sorted(wanted - found)
@@ -101,12 +105,16 @@ def create(
         workspace_sid=workspace.sid,
         friendly_name=name,
         configuration=configuration,
-        assignment_callback_url=validation.callback_url(assignment_callback_url, name="AssignmentCallbackUrl") or None,
+        assignment_callback_url=validation.callback_url(
+            assignment_callback_url, name="AssignmentCallbackUrl"
+        )
+        or None,
         fallback_assignment_callback_url=validation.callback_url(
             fallback_assignment_callback_url, name="FallbackAssignmentCallbackUrl"
         )
         or None,
-        task_reservation_timeout=_reservation_timeout(task_reservation_timeout) or DEFAULT_RESERVATION_TIMEOUT,
+        task_reservation_timeout=_reservation_timeout(task_reservation_timeout)
+        or DEFAULT_RESERVATION_TIMEOUT,
         date_created=now,
         date_updated=now,
     )
@@ -140,17 +148,31 @@ def update(
         )
     if fallback_assignment_callback_url is not None:
         workflow.fallback_assignment_callback_url = (
-            validation.callback_url(fallback_assignment_callback_url, name="FallbackAssignmentCallbackUrl") or None
+            validation.callback_url(
+                fallback_assignment_callback_url, name="FallbackAssignmentCallbackUrl"
+            )
+            or None
         )
     if task_reservation_timeout is not None:
-        workflow.task_reservation_timeout = _reservation_timeout(task_reservation_timeout) or DEFAULT_RESERVATION_TIMEOUT
+        workflow.task_reservation_timeout = (
+            _reservation_timeout(task_reservation_timeout) or DEFAULT_RESERVATION_TIMEOUT
+        )
     workflow.date_updated = clock.now()
     session.flush()
-    _record(session, clock, workspace, workflow, "workflow.updated", f"Workflow {workflow.friendly_name} updated")
+    _record(
+        session,
+        clock,
+        workspace,
+        workflow,
+        "workflow.updated",
+        f"Workflow {workflow.friendly_name} updated",
+    )
     return workflow
 
 
-def delete_workflow(session: Session, *, clock: Clock, workspace: Workspace, workflow: Workflow) -> None:
+def delete_workflow(
+    session: Session, *, clock: Clock, workspace: Workspace, workflow: Workflow
+) -> None:
     """Delete a workflow unless tasks it routes are still active."""
     active = session.scalar(
         select(func.count()).where(
@@ -158,20 +180,36 @@ def delete_workflow(session: Session, *, clock: Clock, workspace: Workspace, wor
         )
     )
     if active:
-        raise InvalidParameter(f"Workflow {workflow.sid} has {active} active Task(s) and cannot be deleted")
-    _record(session, clock, workspace, workflow, "workflow.deleted", f"Workflow {workflow.friendly_name} deleted")
+        raise InvalidParameter(
+            f"Workflow {workflow.sid} has {active} active Task(s) and cannot be deleted"
+        )
+    _record(
+        session,
+        clock,
+        workspace,
+        workflow,
+        "workflow.deleted",
+        f"Workflow {workflow.friendly_name} deleted",
+    )
     session.delete(workflow)
     session.flush()
 
 
 def _reservation_timeout(value: int | None) -> int | None:
     if value is not None and not 1 <= value <= MAX_RESERVATION_TIMEOUT:
-        raise InvalidParameter(f"TaskReservationTimeout must be between 1 and {MAX_RESERVATION_TIMEOUT} seconds")
+        raise InvalidParameter(
+            f"TaskReservationTimeout must be between 1 and {MAX_RESERVATION_TIMEOUT} seconds"
+        )
     return value
 
 
 def _record(
-    session: Session, clock: Clock, workspace: Workspace, workflow: Workflow, event_type: str, description: str
+    session: Session,
+    clock: Clock,
+    workspace: Workspace,
+    workflow: Workflow,
+    event_type: str,
+    description: str,
 ) -> None:
     recorder.record(
         session,

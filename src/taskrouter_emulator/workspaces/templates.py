@@ -49,7 +49,9 @@ def populate(session: Session, *, clock: Clock, workspace: Workspace, template: 
 
 def _fifo(session: Session, *, clock: Clock, workspace: Workspace) -> None:
     """Add "Sample Queue" (every worker) and "Default Fifo Workflow" routing every task to it."""
-    queue = queue_service.create(session, clock=clock, workspace=workspace, friendly_name="Sample Queue")
+    queue = queue_service.create(
+        session, clock=clock, workspace=workspace, friendly_name="Sample Queue"
+    )
     workflow_service.create(
         session,
         clock=clock,

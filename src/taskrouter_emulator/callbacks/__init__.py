@@ -1,0 +1,1 @@
+"""Outbound webhooks: assignment callbacks and event callbacks, signed, queued and journaled."""
