@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,43 @@ def cached_attributes(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+M = TypeVar("M", TaskQueue, Workflow)
+
+
+class RowsBySid(Generic[M]):
+    """A workspace's queues or workflows, loaded one SID at a time as the pass needs them.
+
+    Routing one task touches one queue and one workflow; loading all 5,000 queues a workspace may
+    have for every request would dominate the cost.
+    """
+
+    def __init__(self, session: Session, model: type[M], workspace_sid: str) -> None:
+        self._session = session
+        self._model: type[M] = model
+        self._workspace_sid = workspace_sid
+        self._rows: dict[str, M | None] = {}
+
+    def get(self, sid: str) -> M | None:
+        """Return the row with this SID in the workspace, or None."""
+        if not sid:
+            return None
+        if sid not in self._rows:
+            model = self._model
+            self._rows[sid] = self._session.scalars(
+                select(model).where(model.sid == sid, model.workspace_sid == self._workspace_sid)
+            ).one_or_none()
+        return self._rows[sid]
+
+    def __contains__(self, sid: object) -> bool:
+        return isinstance(sid, str) and self.get(sid) is not None
+
+    def only(self) -> M | None:
+        """Return the workspace's single row when there is exactly one."""
+        model = self._model
+        rows = list(self._session.scalars(select(model).where(model.workspace_sid == self._workspace_sid).limit(2)))
+        return rows[0] if len(rows) == 1 else None
+
+
 @dataclass
 class RoutingContext:
     """A snapshot of a workspace's configuration, loaded once per routing pass."""
@@ -37,8 +74,8 @@ class RoutingContext:
     clock: Clock
     workspace: Workspace
     now: datetime
-    queues: dict[str, TaskQueue]
-    workflows: dict[str, Workflow]
+    queues: RowsBySid[TaskQueue]
+    workflows: RowsBySid[Workflow]
     channels: dict[str, TaskChannel]
     activities: dict[str, Activity]
     _configurations: dict[str, RoutingConfiguration | None] = field(default_factory=dict)
@@ -52,14 +89,8 @@ class RoutingContext:
             clock=clock,
             workspace=workspace,
             now=clock.now(),
-            queues={
-                q.sid: q
-                for q in session.scalars(select(TaskQueue).where(TaskQueue.workspace_sid == sid))
-            },
-            workflows={
-                w.sid: w
-                for w in session.scalars(select(Workflow).where(Workflow.workspace_sid == sid))
-            },
+            queues=RowsBySid(session, TaskQueue, sid),
+            workflows=RowsBySid(session, Workflow, sid),
             channels={
                 c.sid: c
                 for c in session.scalars(

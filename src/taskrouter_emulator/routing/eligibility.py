@@ -10,12 +10,12 @@ count); in a single-tasking workspace it holds no other task at all.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.expressions import evaluate, sort_key_for
@@ -74,13 +74,41 @@ def capacity_percentage(*, capacity: int, consumed: int, available: bool) -> int
     return max(0, (100 * (capacity - consumed)) // capacity)
 
 
+@dataclass(frozen=True)
+class WorkerRow:
+    """The columns of a worker that routing reads (plain values: no ORM object per candidate)."""
+
+    id: int
+    sid: str
+    friendly_name: str
+    attributes: str
+    idle_since: datetime
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """A worker's current activity."""
+
+    sid: str
+    friendly_name: str
+    available: bool
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """A worker's configured capacity and availability on one task channel."""
+
+    configured_capacity: int
+    available: bool
+
+
 @dataclass
 class Candidate:
     """A worker as the routing engine sees it during one pass (usage is updated as it reserves)."""
 
-    worker: Worker
-    activity: Activity
-    channels: dict[str, WorkerChannel]
+    worker: WorkerRow
+    activity: ActivityRow
+    channels: dict[str, ChannelRow]
     usage: dict[str, int]
     pending_tasks: set[str] = field(default_factory=set)
     _document: dict[str, Any] | None = None
@@ -140,50 +168,141 @@ def load_candidates(
     worker_sids: Collection[str] | None = None,
     available_only: bool = True,
 ) -> list[Candidate]:
-    """Load workers (by default those in an available activity) with their channels and usage."""
-    stmt = (
-        select(Worker, Activity)
-        .join(Activity, Activity.sid == Worker.activity_sid)
-        .where(Worker.workspace_sid == ctx.workspace.sid)
-        .order_by(Worker.idle_since, Worker.id)
-    )
-    if available_only:
-        stmt = stmt.where(Activity.available.is_(True))
-    if worker_sids is not None:
-        stmt = stmt.where(Worker.sid.in_(list(worker_sids)))
-    rows = session.execute(stmt).all()
-    if not rows:
-        return []
-    sids = [worker.sid for worker, _ in rows]
-    restrict = sids if worker_sids is not None or len(sids) < 500 else None
-    channel_stmt = select(WorkerChannel).where(WorkerChannel.workspace_sid == ctx.workspace.sid)
-    if restrict is not None:
-        channel_stmt = channel_stmt.where(WorkerChannel.worker_sid.in_(restrict))
-    channels: dict[str, dict[str, WorkerChannel]] = defaultdict(dict)
-    for wc in session.scalars(channel_stmt):
-        channels[wc.worker_sid][wc.task_channel_sid] = wc
-    usage = channel_usage(session, workspace_sid=ctx.workspace.sid, worker_sids=restrict)
-    per_worker: dict[str, dict[str, int]] = defaultdict(dict)
-    for (worker_sid, channel_sid), figures in usage.items():
-        per_worker[worker_sid][channel_sid] = figures.consumed
-    pending_stmt = select(Reservation.worker_sid, Reservation.task_sid).where(
-        Reservation.workspace_sid == ctx.workspace.sid, Reservation.reservation_status == "pending"
-    )
-    if restrict is not None:
-        pending_stmt = pending_stmt.where(Reservation.worker_sid.in_(restrict))
-    pending: dict[str, set[str]] = defaultdict(set)
-    for worker_sid, task_sid in session.execute(pending_stmt):
-        pending[worker_sid].add(task_sid)
-    return [
-        Candidate(
-            worker=worker,
-            activity=activity,
-            channels=channels.get(worker.sid, {}),
-            usage=per_worker.get(worker.sid, {}),
-            pending_tasks=pending.get(worker.sid, set()),
+    """Load every matching worker (by default those in an available activity), longest idle first."""
+    return list(CandidatePool(session, ctx, worker_sids=worker_sids, available_only=available_only))
+
+
+class CandidatePool:
+    """Workers in longest-idle order, loaded lazily in chunks and cached for the rest of the pass.
+
+    Plain column selects, not ORM entities, and only as many workers as the pass needs: a new task
+    usually finds its worker among the first few hundred idle ones, so large workspaces cost little.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        ctx: RoutingContext,
+        *,
+        worker_sids: Collection[str] | None = None,
+        available_only: bool = True,
+        room_on_channel: str | None = None,
+        chunk: int = 64,
+    ) -> None:
+        self._session = session
+        self._ctx = ctx
+        self._chunk = chunk
+        stmt = (
+            select(Worker.sid)
+            .join(Activity, Activity.sid == Worker.activity_sid)
+            .where(Worker.workspace_sid == ctx.workspace.sid)
+            .order_by(Worker.idle_since, Worker.id)
         )
-        for worker, activity in rows
-    ]
+        if available_only:
+            stmt = stmt.where(Activity.available.is_(True))
+        if worker_sids is not None:
+            stmt = stmt.where(Worker.sid.in_(list(worker_sids)))
+        if room_on_channel is not None:
+            stmt = self._with_room(stmt, room_on_channel, multitasking=ctx.workspace.multi_task_enabled)
+        # The order is fixed once: reservations made during the pass move idle_since, not this list.
+        self._order = list(session.scalars(stmt))
+        self._loaded: list[Candidate] = []
+
+    @staticmethod
+    def _with_room(stmt: Select[str], channel_sid: str, *, multitasking: bool) -> Select[str]:
+        """Keep only workers with room for one more task of the channel (skips full workers in SQL)."""
+        active = Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES)
+        if not multitasking:
+            busy = select(Reservation.id).where(Reservation.worker_sid == Worker.sid, active).exists()
+            return stmt.where(~busy)
+        used = (
+            select(func.count(Reservation.id))
+            .where(Reservation.worker_sid == Worker.sid, Reservation.task_channel_sid == channel_sid, active)
+            .scalar_subquery()
+        )
+        return stmt.join(
+            WorkerChannel,
+            (WorkerChannel.worker_sid == Worker.sid) & (WorkerChannel.task_channel_sid == channel_sid),
+        ).where(WorkerChannel.available.is_(True), WorkerChannel.configured_capacity > used)
+
+    def __bool__(self) -> bool:
+        return bool(self._order)
+
+    def __iter__(self) -> Iterator[Candidate]:
+        index = 0
+        while True:
+            if index >= len(self._loaded):
+                if len(self._loaded) >= len(self._order):
+                    return
+                self._load_next()
+            yield self._loaded[index]
+            index += 1
+
+    def _load_next(self) -> None:
+        sids = self._order[len(self._loaded) : len(self._loaded) + self._chunk]
+        self._chunk = min(self._chunk * 2, 1024)
+        session, workspace_sid = self._session, self._ctx.workspace.sid
+        rows = {
+            row[1]: row
+            for row in session.execute(
+                select(
+                    Worker.id,
+                    Worker.sid,
+                    Worker.friendly_name,
+                    Worker.attributes,
+                    Worker.idle_since,
+                    Activity.sid,
+                    Activity.friendly_name,
+                    Activity.available,
+                )
+                .join(Activity, Activity.sid == Worker.activity_sid)
+                .where(Worker.sid.in_(sids))
+            )
+        }
+        channels: dict[str, dict[str, ChannelRow]] = defaultdict(dict)
+        for worker_sid, channel_sid, capacity, channel_available in session.execute(
+            select(
+                WorkerChannel.worker_sid,
+                WorkerChannel.task_channel_sid,
+                WorkerChannel.configured_capacity,
+                WorkerChannel.available,
+            ).where(WorkerChannel.worker_sid.in_(sids))
+        ):
+            channels[worker_sid][channel_sid] = ChannelRow(capacity, channel_available)
+        per_worker: dict[str, dict[str, int]] = defaultdict(dict)
+        for (worker_sid, channel_sid), figures in channel_usage(
+            session, workspace_sid=workspace_sid, worker_sids=sids
+        ).items():
+            per_worker[worker_sid][channel_sid] = figures.consumed
+        pending: dict[str, set[str]] = defaultdict(set)
+        for worker_sid, task_sid in session.execute(
+            select(Reservation.worker_sid, Reservation.task_sid).where(
+                Reservation.worker_sid.in_(sids), Reservation.reservation_status == "pending"
+            )
+        ):
+            pending[worker_sid].add(task_sid)
+        for sid in sids:
+            row = rows.get(sid)
+            if row is None:
+                continue
+            self._loaded.append(
+                Candidate(
+                    worker=WorkerRow(
+                        id=row[0],
+                        sid=sid,
+                        friendly_name=row[2],
+                        attributes=row[3],
+                        idle_since=row[4],
+                    ),
+                    activity=ActivityRow(sid=row[5], friendly_name=row[6], available=row[7]),
+                    channels=channels.get(sid, {}),
+                    usage=per_worker.get(sid, {}),
+                    pending_tasks=pending.get(sid, set()),
+                )
+            )
+        if len(rows) < len(sids):
+            # Workers deleted since the order was read: keep the bookkeeping aligned.
+            self._order = [sid for sid in self._order if sid in rows or sid not in sids]
 
 
 def queue_matches(
@@ -218,8 +337,9 @@ def eligible(
     cache: dict[tuple[str, str], bool],
     *,
     check_room: bool = True,
+    limit: int | None = None,
 ) -> list[Candidate]:
-    """Return the candidates that may be reserved for the task now, best first."""
+    """Return the candidates that may be reserved for the task now, best first (at most `limit`)."""
     target = ctx.target_of(task)
     variables = ctx.task_variables(task)
     multitasking = ctx.workspace.multi_task_enabled
@@ -249,6 +369,13 @@ def eligible(
             if not evaluate(target.expression, scope):
                 continue
         chosen.append(candidate)
+        if (
+            limit is not None
+            and len(chosen) >= limit
+            and not (target is not None and target.order_by)
+        ):
+            # Candidates arrive longest idle first, so without order_by the first matches are the best.
+            break
     if target is not None and target.order_by:
         clauses = target.order_by
         chosen.sort(

@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.expressions import evaluate
-from taskrouter_emulator.models import Reservation, Task, TaskQueue, Workspace
+from taskrouter_emulator.models import Reservation, Task, TaskQueue, Worker, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
 from taskrouter_emulator.routing.eligibility import (
     Candidate,
+    CandidatePool,
     eligible,
     load_candidates,
     queue_matches,
@@ -178,7 +179,11 @@ def route(
     ]
     if not tasks:
         return
-    candidates = load_candidates(ctx.session, ctx, worker_sids=worker_sids)
+    channels = {t.task_channel_sid for t in tasks}
+    # When every waiting task is on one channel, workers without room on it are left out in SQL.
+    candidates = CandidatePool(
+        ctx.session, ctx, worker_sids=worker_sids, room_on_channel=next(iter(channels)) if len(channels) == 1 else None
+    )
     direct = _direct_candidates(ctx, tasks)
     if not candidates and not direct:
         return
@@ -194,7 +199,7 @@ def route(
         wanted = queue.max_reserved_workers - outstanding.get(task.sid, 0)
         if wanted <= 0:
             continue
-        for candidate in eligible(ctx, task, queue, candidates, cache)[:wanted]:
+        for candidate in eligible(ctx, task, queue, candidates, cache, limit=wanted)[:wanted]:
             _reserve(ctx, task, candidate, queue, outstanding)
 
 
@@ -257,8 +262,7 @@ def _should_skip(
     saved = (task.filter_index, task.target_index)
     task.filter_index, task.target_index = filter_index, index
     try:
-        available = load_candidates(ctx.session, ctx)
-        if eligible(ctx, task, queue, available, {}):
+        if eligible(ctx, task, queue, CandidatePool(ctx.session, ctx), {}, limit=1):
             return False
         everyone = load_candidates(ctx.session, ctx, available_only=False)
         cache: dict[tuple[str, str], bool] = {}
@@ -357,7 +361,7 @@ def _direct_candidates(ctx: RoutingContext, tasks: list[Task]) -> dict[str, Cand
 def _route_to_worker(
     ctx: RoutingContext,
     task: Task,
-    candidates: list[Candidate],
+    candidates: CandidatePool,
     direct: dict[str, Candidate],
     outstanding: dict[str, int],
 ) -> None:
@@ -389,7 +393,8 @@ def _reserve(
         return
     if task.assignment_status not in WAITING:
         return
-    reservation_service.create(ctx, task=task, worker=candidate.worker, queue=queue)
+    worker = ctx.session.scalars(select(Worker).where(Worker.sid == candidate.worker.sid)).one()
+    reservation_service.create(ctx, task=task, worker=worker, queue=queue)
     candidate.take(task)
     outstanding[task.sid] = outstanding.get(task.sid, 0) + 1
 

@@ -396,6 +396,21 @@ def names(session: Session, tasks: Sequence[Task]) -> dict[str, Any]:
     return found
 
 
+def names_in(ctx: RoutingContext, task: Task) -> dict[str, Any]:
+    """The queue, workflow and channel names of one task, from the routing context already loaded."""
+    found: dict[str, Any] = {}
+    queue = ctx.queues.get(task.task_queue_sid or "")
+    if queue is not None:
+        found[queue.sid] = queue.friendly_name
+    workflow = ctx.workflows.get(task.workflow_sid or "")
+    if workflow is not None:
+        found[workflow.sid] = workflow.friendly_name
+    channel = ctx.channels.get(task.task_channel_sid)
+    if channel is not None:
+        found[channel.sid] = channel.unique_name
+    return found
+
+
 def _transition(ctx: RoutingContext, task: Task, status: str, reason: str | None) -> None:
     if status == "canceled":
         cancel(ctx, task, reason=reason)
@@ -500,8 +515,9 @@ def _route_target(
                 f"WorkflowSid {workflow_sid} is not a Workflow of this Workspace"
             )
         return None, None, workflow
-    if len(ctx.workflows) == 1:
-        return None, None, next(iter(ctx.workflows.values()))
+    only = ctx.workflows.only()
+    if only is not None:
+        return None, None, only
     raise InvalidParameter("WorkflowSid field is required")
 
 
