@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import validation
+from taskrouter_emulator import lookup, validation
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
-from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
+from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.events import recorder
 from taskrouter_emulator.models import Activity, TaskQueue, Worker, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
@@ -23,21 +23,19 @@ def path(activity: Activity) -> str:
 
 def get(session: Session, *, workspace: Workspace, sid: str) -> Activity:
     """Return an activity of the workspace or raise 404."""
-    where = child_path(workspace.sid, "Activities", sid)
-    validation.path_sid(sid, Prefix.ACTIVITY, where)
-    activity = session.scalars(
-        select(Activity).where(Activity.sid == sid, Activity.workspace_sid == workspace.sid)
-    ).one_or_none()
-    if activity is None:
-        raise ResourceNotFound(where)
-    return activity
+    return lookup.get_in_workspace(
+        session,
+        Activity,
+        workspace_sid=workspace.sid,
+        sid=sid,
+        prefix=Prefix.ACTIVITY,
+        segment="Activities",
+    )
 
 
 def find(session: Session, *, workspace: Workspace, sid: str, parameter: str) -> Activity:
     """Return the activity a parameter names, or raise 400 if it is not one of the workspace's."""
-    activity = session.scalars(
-        select(Activity).where(Activity.sid == sid, Activity.workspace_sid == workspace.sid)
-    ).one_or_none()
+    activity = lookup.in_workspace(session, Activity, workspace_sid=workspace.sid, sid=sid)
     if activity is None:
         raise InvalidParameter(f"{parameter} {sid} is not an Activity of Workspace {workspace.sid}")
     return activity

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator import validation
@@ -250,80 +250,57 @@ def withdraw_from_worker(
     ctx: RoutingContext, worker: Worker, *, status: str, event_type: str
 ) -> None:
     """End a worker's pending reservations (rejected, or canceled when the worker is deleted) and re-route their tasks."""
-    pending = list(
-        ctx.session.scalars(
-            select(Reservation)
-            .where(
-                Reservation.worker_sid == worker.sid, Reservation.reservation_status == "pending"
-            )
-            .order_by(Reservation.id)
-        )
-    )
-    tasks = []
-    for reservation in pending:
-        task = _task(ctx, reservation)
-        bump(reservation, ctx, status)
-        _release_task(ctx, task)
-        task_event(
-            ctx,
-            task,
-            event_type,
-            f"Reservation {reservation.sid} {status} for Worker {worker.friendly_name}",
-            reservation=reservation,
-            worker=worker,
-        )
-        tasks.append(task.sid)
-    ctx.session.flush()
-    engine.route(ctx, task_sids=tasks)
+    moved = _move(ctx, Reservation.worker_sid == worker.sid, ("pending",), status, event_type)
+    for reservation in moved:
+        _release_task(ctx, _task(ctx, reservation))
+    engine.route(ctx, task_sids=[r.task_sid for r in moved])
 
 
 def end_pending(ctx: RoutingContext, task: Task, *, status: str, event_type: str) -> list[str]:
     """End every pending reservation of a task (canceled or rescinded); return the workers freed."""
-    pending = list(
-        ctx.session.scalars(
-            select(Reservation)
-            .where(Reservation.task_sid == task.sid, Reservation.reservation_status == "pending")
-            .order_by(Reservation.id)
-        )
+    moved = _move(
+        ctx, Reservation.task_sid == task.sid, ("pending",), status, event_type, task=task
     )
-    for reservation in pending:
-        worker = _worker(ctx, reservation)
-        bump(reservation, ctx, status)
-        task_event(
-            ctx,
-            task,
-            event_type,
-            f"Reservation {reservation.sid} {status} for Worker {worker.friendly_name}",
-            reservation=reservation,
-            worker=worker,
-        )
-    ctx.session.flush()
-    return [r.worker_sid for r in pending]
+    return [r.worker_sid for r in moved]
 
 
 def follow_task(ctx: RoutingContext, task: Task, *, status: str, event_type: str) -> list[str]:
     """Move the task's accepted (or wrapping) reservations along with it; return their workers."""
     sources = ("accepted",) if status == "wrapping" else ("accepted", "wrapping")
-    moved = list(
+    moved = _move(ctx, Reservation.task_sid == task.sid, sources, status, event_type, task=task)
+    return [r.worker_sid for r in moved]
+
+
+def _move(
+    ctx: RoutingContext,
+    owner: ColumnElement[bool],
+    sources: tuple[str, ...],
+    status: str,
+    event_type: str,
+    *,
+    task: Task | None = None,
+) -> list[Reservation]:
+    """Move the reservations selected by `owner` and `sources` to `status`, one event each."""
+    found = list(
         ctx.session.scalars(
             select(Reservation)
-            .where(Reservation.task_sid == task.sid, Reservation.reservation_status.in_(sources))
+            .where(owner, Reservation.reservation_status.in_(sources))
             .order_by(Reservation.id)
         )
     )
-    for reservation in moved:
+    for reservation in found:
         worker = _worker(ctx, reservation)
         bump(reservation, ctx, status)
         task_event(
             ctx,
-            task,
+            task or _task(ctx, reservation),
             event_type,
             f"Reservation {reservation.sid} {status} for Worker {worker.friendly_name}",
             reservation=reservation,
             worker=worker,
         )
     ctx.session.flush()
-    return [r.worker_sid for r in moved]
+    return found
 
 
 def wrap(ctx: RoutingContext, reservation: Reservation) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator import lookup
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.expressions import time_variables
 from taskrouter_emulator.models import Activity, Task, TaskChannel, TaskQueue, Workflow, Workspace
@@ -50,10 +51,9 @@ class RowsBySid(Generic[M]):
         if not sid:
             return None
         if sid not in self._rows:
-            model = self._model
-            self._rows[sid] = self._session.scalars(
-                select(model).where(model.sid == sid, model.workspace_sid == self._workspace_sid)
-            ).one_or_none()
+            self._rows[sid] = lookup.in_workspace(
+                self._session, self._model, workspace_sid=self._workspace_sid, sid=sid
+            )
         return self._rows[sid]
 
     def __contains__(self, sid: object) -> bool:
@@ -62,7 +62,11 @@ class RowsBySid(Generic[M]):
     def only(self) -> M | None:
         """Return the workspace's single row when there is exactly one."""
         model = self._model
-        rows = list(self._session.scalars(select(model).where(model.workspace_sid == self._workspace_sid).limit(2)))
+        rows = list(
+            self._session.scalars(
+                select(model).where(model.workspace_sid == self._workspace_sid).limit(2)
+            )
+        )
         return rows[0] if len(rows) == 1 else None
 
 

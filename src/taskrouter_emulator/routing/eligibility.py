@@ -203,7 +203,9 @@ class CandidatePool:
         if worker_sids is not None:
             stmt = stmt.where(Worker.sid.in_(list(worker_sids)))
         if room_on_channel is not None:
-            stmt = self._with_room(stmt, room_on_channel, multitasking=ctx.workspace.multi_task_enabled)
+            stmt = self._with_room(
+                stmt, room_on_channel, multitasking=ctx.workspace.multi_task_enabled
+            )
         # The order is fixed once: reservations made during the pass move idle_since, not this list.
         self._order = list(session.scalars(stmt))
         self._loaded: list[Candidate] = []
@@ -213,16 +215,23 @@ class CandidatePool:
         """Keep only workers with room for one more task of the channel (skips full workers in SQL)."""
         active = Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES)
         if not multitasking:
-            busy = select(Reservation.id).where(Reservation.worker_sid == Worker.sid, active).exists()
+            busy = (
+                select(Reservation.id).where(Reservation.worker_sid == Worker.sid, active).exists()
+            )
             return stmt.where(~busy)
         used = (
             select(func.count(Reservation.id))
-            .where(Reservation.worker_sid == Worker.sid, Reservation.task_channel_sid == channel_sid, active)
+            .where(
+                Reservation.worker_sid == Worker.sid,
+                Reservation.task_channel_sid == channel_sid,
+                active,
+            )
             .scalar_subquery()
         )
         return stmt.join(
             WorkerChannel,
-            (WorkerChannel.worker_sid == Worker.sid) & (WorkerChannel.task_channel_sid == channel_sid),
+            (WorkerChannel.worker_sid == Worker.sid)
+            & (WorkerChannel.task_channel_sid == channel_sid),
         ).where(WorkerChannel.available.is_(True), WorkerChannel.configured_capacity > used)
 
     def __bool__(self) -> bool:

@@ -182,7 +182,10 @@ def route(
     channels = {t.task_channel_sid for t in tasks}
     # When every waiting task is on one channel, workers without room on it are left out in SQL.
     candidates = CandidatePool(
-        ctx.session, ctx, worker_sids=worker_sids, room_on_channel=next(iter(channels)) if len(channels) == 1 else None
+        ctx.session,
+        ctx,
+        worker_sids=worker_sids,
+        room_on_channel=next(iter(channels)) if len(channels) == 1 else None,
     )
     direct = _direct_candidates(ctx, tasks)
     if not candidates and not direct:

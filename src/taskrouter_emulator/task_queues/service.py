@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import validation
+from taskrouter_emulator import lookup, validation
 from taskrouter_emulator.activities import service as activity_service
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
-from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
+from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.events import recorder
 from taskrouter_emulator.expressions import evaluate, parse
 from taskrouter_emulator.models import Activity, Task, TaskQueue, Worker, Workflow, Workspace
@@ -35,19 +35,14 @@ def path(queue: TaskQueue) -> str:
 
 def get(session: Session, *, workspace: Workspace, sid: str) -> TaskQueue:
     """Return a queue of the workspace or raise 404."""
-    where = child_path(workspace.sid, "TaskQueues", sid)
-    validation.path_sid(sid, Prefix.TASK_QUEUE, where)
-    queue = lookup(session, workspace=workspace, sid=sid)
-    if queue is None:
-        raise ResourceNotFound(where)
-    return queue
-
-
-def lookup(session: Session, *, workspace: Workspace, sid: str) -> TaskQueue | None:
-    """Return the workspace's queue with this SID, if any."""
-    return session.scalars(
-        select(TaskQueue).where(TaskQueue.sid == sid, TaskQueue.workspace_sid == workspace.sid)
-    ).one_or_none()
+    return lookup.get_in_workspace(
+        session,
+        TaskQueue,
+        workspace_sid=workspace.sid,
+        sid=sid,
+        prefix=Prefix.TASK_QUEUE,
+        segment="TaskQueues",
+    )
 
 
 def matches(queue: TaskQueue, worker_document: Mapping[str, Any]) -> bool:

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import validation
+from taskrouter_emulator import lookup, validation
 from taskrouter_emulator.api.forms import json_object_text
 from taskrouter_emulator.api.urls import child_path
-from taskrouter_emulator.errors import InvalidParameter, PreconditionFailed, ResourceNotFound
+from taskrouter_emulator.errors import InvalidParameter, PreconditionFailed
 from taskrouter_emulator.expressions import evaluate, parse
 from taskrouter_emulator.models import (
     Reservation,
@@ -56,14 +56,9 @@ def path(task: Task) -> str:
 
 def get(session: Session, *, workspace: Workspace, sid: str) -> Task:
     """Return a task of the workspace, or 404 (also once it has been deleted)."""
-    where = child_path(workspace.sid, "Tasks", sid)
-    validation.path_sid(sid, Prefix.TASK, where)
-    task = session.scalars(
-        select(Task).where(Task.sid == sid, Task.workspace_sid == workspace.sid)
-    ).one_or_none()
-    if task is None:
-        raise ResourceNotFound(where)
-    return task
+    return lookup.get_in_workspace(
+        session, Task, workspace_sid=workspace.sid, sid=sid, prefix=Prefix.TASK, segment="Tasks"
+    )
 
 
 def check_if_match(task: Task, if_match: str | None) -> None:

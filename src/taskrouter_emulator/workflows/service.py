@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import validation
+from taskrouter_emulator import lookup, validation
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
-from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
+from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.events import recorder
 from taskrouter_emulator.models import Task, TaskQueue, Workflow, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
@@ -31,19 +31,14 @@ def path(workflow: Workflow) -> str:
 
 def get(session: Session, *, workspace: Workspace, sid: str) -> Workflow:
     """Return a workflow of the workspace or raise 404."""
-    where = child_path(workspace.sid, "Workflows", sid)
-    validation.path_sid(sid, Prefix.WORKFLOW, where)
-    workflow = lookup(session, workspace=workspace, sid=sid)
-    if workflow is None:
-        raise ResourceNotFound(where)
-    return workflow
-
-
-def lookup(session: Session, *, workspace: Workspace, sid: str) -> Workflow | None:
-    """Return the workspace's workflow with this SID, if any."""
-    return session.scalars(
-        select(Workflow).where(Workflow.sid == sid, Workflow.workspace_sid == workspace.sid)
-    ).one_or_none()
+    return lookup.get_in_workspace(
+        session,
+        Workflow,
+        workspace_sid=workspace.sid,
+        sid=sid,
+        prefix=Prefix.WORKFLOW,
+        segment="Workflows",
+    )
 
 
 def list_query(*, workspace: Workspace, friendly_name: str | None) -> Select[Workflow]:
