@@ -721,3 +721,41 @@ class TestConcurrency:
         statuses = sorted(r.reservation_status for r in setup.reservations(task.sid))
         assert statuses == ["accepted", "rescinded", "rescinded", "rescinded", "rescinded"]
         assert setup.api.tasks(task.sid).fetch().assignment_status == "assigned"
+
+
+class TestDeletion:
+    def test_channel_with_active_tasks_cannot_be_deleted(self, setup: Setup) -> None:
+        single_queue(setup)
+        email = setup.api.task_channels.create(friendly_name="Email", unique_name="email")
+        task = setup.task(task_channel="email")
+        with pytest.raises(TwilioRestException) as excinfo:
+            setup.api.task_channels("email").delete()
+        assert (excinfo.value.status, excinfo.value.code) == (400, 20001)
+        setup.api.tasks(task.sid).update(assignment_status="canceled")
+        assert setup.api.task_channels(email.sid).delete() is True
+
+    def test_deleting_a_workspace_removes_tasks_and_reservations(self, setup: Setup, http: httpx.Client) -> None:
+        single_queue(setup)
+        worker = setup.worker("Alice")
+        task = setup.task()
+        [reservation] = setup.reservations(task.sid)
+        setup.api.tasks(task.sid).reservations(reservation.sid).update(reservation_status="accepted")
+        assert setup.api.delete() is True
+        base = f"/v1/Workspaces/{setup.ws.sid}"
+        for path in (base, f"{base}/Tasks/{task.sid}", f"{base}/Workers/{worker.sid}"):
+            assert http.get(path).status_code == 404
+
+    def test_deleting_a_worker_with_a_pending_offer_reroutes_the_task(self, setup: Setup) -> None:
+        single_queue(setup)
+        alice = setup.worker("Alice")
+        setup.advance(1)
+        bob = setup.worker("Bob")
+        task = setup.task()
+        assert setup.reservations(task.sid)[0].worker_sid == alice.sid
+        assert setup.api.workers(alice.sid).delete() is True
+        assert [r.worker_sid for r in setup.reservations(task.sid, "pending")] == [bob.sid]
+        [accepted] = setup.reservations(task.sid, "pending")
+        setup.api.tasks(task.sid).reservations(accepted.sid).update(reservation_status="accepted")
+        with pytest.raises(TwilioRestException) as excinfo:
+            setup.api.workers(bob.sid).delete()
+        assert excinfo.value.status == 400

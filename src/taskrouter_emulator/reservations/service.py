@@ -247,13 +247,20 @@ def time_out(ctx: RoutingContext, reservation: Reservation) -> None:
 
 
 def withdraw_from_worker(
-    ctx: RoutingContext, worker: Worker, *, status: str, event_type: str
-) -> None:
-    """End a worker's pending reservations (rejected, or canceled when the worker is deleted) and re-route their tasks."""
+    ctx: RoutingContext, worker: Worker, *, status: str, event_type: str, reroute: bool = True
+) -> list[str]:
+    """End a worker's pending reservations (rejected, or canceled when the worker is deleted); return their tasks.
+
+    With `reroute` the tasks are offered again at once; a worker being deleted passes False and
+    re-routes after it is gone, so the tasks cannot come straight back to it.
+    """
     moved = _move(ctx, Reservation.worker_sid == worker.sid, ("pending",), status, event_type)
     for reservation in moved:
         _release_task(ctx, _task(ctx, reservation))
-    engine.route(ctx, task_sids=[r.task_sid for r in moved])
+    task_sids = [r.task_sid for r in moved]
+    if reroute:
+        engine.route(ctx, task_sids=task_sids)
+    return task_sids
 
 
 def end_pending(ctx: RoutingContext, task: Task, *, status: str, event_type: str) -> list[str]:

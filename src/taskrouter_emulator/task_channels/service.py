@@ -10,7 +10,7 @@ from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
 from taskrouter_emulator.events import recorder
-from taskrouter_emulator.models import TaskChannel, Workspace
+from taskrouter_emulator.models import Task, TaskChannel, Workspace
 from taskrouter_emulator.sids import Prefix, is_sid, new_sid
 from taskrouter_emulator.workers import channels as worker_channels
 
@@ -124,7 +124,15 @@ def update(
 def delete_channel(
     session: Session, *, clock: Clock, workspace: Workspace, channel: TaskChannel
 ) -> None:
-    """Delete a channel (its WorkerChannels go with it)."""
+    """Delete a channel (its WorkerChannels go with it) unless active tasks use it."""
+    active = session.scalar(
+        select(func.count()).where(
+            Task.task_channel_sid == channel.sid,
+            Task.assignment_status.in_(("pending", "reserved", "assigned", "wrapping")),
+        )
+    )
+    if active:
+        raise InvalidParameter(f"TaskChannel {channel.unique_name} has {active} active Task(s) and cannot be deleted")
     _record(
         session,
         clock,

@@ -261,12 +261,13 @@ def delete_worker(
             f"Worker {worker.sid} cannot be deleted while it has {assigned} assigned Task(s)"
         )
     from taskrouter_emulator.reservations import service as reservation_service
+    from taskrouter_emulator.routing import engine
     from taskrouter_emulator.routing.context import RoutingContext
 
     # Offers still out to this worker are canceled and their tasks routed to someone else.
     ctx = RoutingContext.load(session, clock=clock, workspace=workspace)
-    reservation_service.withdraw_from_worker(
-        ctx, worker, status="canceled", event_type="reservation.canceled"
+    tasks = reservation_service.withdraw_from_worker(
+        ctx, worker, status="canceled", event_type="reservation.canceled", reroute=False
     )
     _record(
         session,
@@ -279,6 +280,7 @@ def delete_worker(
     )
     session.delete(worker)
     session.flush()
+    engine.route(ctx, task_sids=tasks)
 
 
 def list_query(
