@@ -23,6 +23,7 @@ from taskrouter_emulator.events.router import router as events_router
 from taskrouter_emulator.reservations.router import router as reservations_router
 from taskrouter_emulator.scheduler import timers
 from taskrouter_emulator.scheduler.runner import Scheduler
+from taskrouter_emulator.statistics.router import router as statistics_router
 from taskrouter_emulator.task_channels.router import router as task_channels_router
 from taskrouter_emulator.task_queues.router import router as task_queues_router
 from taskrouter_emulator.tasks.router import router as tasks_router
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         workspaces_router,
         activities_router,
         task_channels_router,
+        statistics_router,
         workers_router,
         task_queues_router,
         workflows_router,

@@ -23,6 +23,12 @@ class Event(Base):
         Index("ix_event_reservation_sid", "reservation_sid"),
         Index("ix_event_task_queue_sid", "task_queue_sid"),
         Index("ix_event_workflow_sid", "workflow_sid"),
+        # Statistics: per-type counts of one queue's/workflow's/worker's events in a window, and of a
+        # workspace's events on one task channel, read from the index alone.
+        Index("ix_event_queue_type_date", "task_queue_sid", "event_type", "event_date", "task_channel_sid"),
+        Index("ix_event_workflow_type_date", "workflow_sid", "event_type", "event_date", "task_channel_sid"),
+        Index("ix_event_worker_type_date", "worker_sid", "event_type", "event_date", "task_channel_sid"),
+        Index("ix_event_workspace_channel_type_date", "workspace_sid", "task_channel_sid", "event_type", "event_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
