@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.db.locks import workspace_lock
+from taskrouter_emulator.db.types import UTCDateTime
 from taskrouter_emulator.models import Event, Reservation, Task, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
 
@@ -72,10 +73,30 @@ def _due_queries(now: datetime, workspace_sid: str | None):  # type: ignore[no-u
     return queries
 
 
+# Every API request in a workspace asks "is anything overdue here?": one hand-written round trip,
+# cheap to build, answers the common case (nothing) before the four detailed queries run.
+_WORKSPACE_PROBE = text(
+    """
+    SELECT EXISTS (SELECT 1 FROM reservation WHERE workspace_sid = :ws
+                     AND reservation_status = 'pending' AND timeout_at <= :now)
+        OR EXISTS (SELECT 1 FROM task WHERE workspace_sid = :ws
+                     AND assignment_status IN ('pending', 'reserved') AND step_timeout_at <= :now)
+        OR EXISTS (SELECT 1 FROM task WHERE workspace_sid = :ws
+                     AND assignment_status IN ('pending', 'reserved', 'assigned', 'wrapping')
+                     AND expires_at <= :now)
+        OR EXISTS (SELECT 1 FROM task WHERE workspace_sid = :ws AND delete_at <= :now)
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
 def due(
     session: Session, *, now: datetime, workspace_sid: str | None = None, limit: int = 500
 ) -> list[Due]:
     """Return the timers due at `now`, earliest first."""
+    if workspace_sid is not None and not session.execute(
+        _WORKSPACE_PROBE, {"ws": workspace_sid, "now": now}
+    ).scalar():
+        return []
     found: list[Due] = []
     for kind, query in _due_queries(now, workspace_sid).items():
         for at, sid, ws in session.execute(query.limit(limit)):
@@ -97,8 +118,6 @@ def next_due(session: Session) -> datetime | None:
         session.scalar(select(func.min(Task.expires_at)).where(Task.assignment_status.in_(LIVE))),
         session.scalar(select(func.min(Task.delete_at))),
     ]
-    from taskrouter_emulator.db.types import UTCDateTime
-
     decoded = [
         UTCDateTime().process_result_value(c, session.get_bind().dialect) if c is not None else None
         for c in candidates
