@@ -33,6 +33,17 @@ def get(session: Session, *, workspace: Workspace, sid: str) -> Activity:
     )
 
 
+def names_of(session: Session, sids: set[str | None]) -> dict[str, str]:
+    """Return the friendly names of the given activities, keyed by SID (None entries ignored)."""
+    wanted = {sid for sid in sids if sid}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Activity.sid, Activity.friendly_name).where(Activity.sid.in_(wanted))
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 def find(session: Session, *, workspace: Workspace, sid: str, parameter: str) -> Activity:
     """Return the activity a parameter names, or raise 400 if it is not one of the workspace's."""
     activity = lookup.in_workspace(session, Activity, workspace_sid=workspace.sid, sid=sid)

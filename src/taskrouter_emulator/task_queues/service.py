@@ -103,13 +103,10 @@ def worker_document(
 
 def activity_names(session: Session, queues: Sequence[TaskQueue]) -> dict[str, str]:
     """Return the names of the reservation/assignment activities the queues point at."""
-    sids = {s for q in queues for s in (q.reservation_activity_sid, q.assignment_activity_sid) if s}
-    if not sids:
-        return {}
-    rows = session.execute(
-        select(Activity.sid, Activity.friendly_name).where(Activity.sid.in_(sids))
+    return activity_service.names_of(
+        session,
+        {s for q in queues for s in (q.reservation_activity_sid, q.assignment_activity_sid)},
     )
-    return {row[0]: row[1] for row in rows}
 
 
 def create(

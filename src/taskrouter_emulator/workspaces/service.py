@@ -8,6 +8,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator import validation
+from taskrouter_emulator.activities import service as activity_service
 from taskrouter_emulator.api.urls import workspace_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
@@ -43,13 +44,9 @@ def list_query(*, account_sid: str, friendly_name: str | None) -> Select[Workspa
 
 def activity_names(session: Session, workspace: Workspace) -> dict[str, str]:
     """Return the names of the workspace's default and timeout activities, keyed by SID."""
-    sids = {s for s in (workspace.default_activity_sid, workspace.timeout_activity_sid) if s}
-    if not sids:
-        return {}
-    rows = session.execute(
-        select(Activity.sid, Activity.friendly_name).where(Activity.sid.in_(sids))
+    return activity_service.names_of(
+        session, {workspace.default_activity_sid, workspace.timeout_activity_sid}
     )
-    return {row[0]: row[1] for row in rows}
 
 
 def create(
