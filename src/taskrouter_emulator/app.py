@@ -6,16 +6,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
 from taskrouter_emulator.auth import Authenticator
+from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
-from taskrouter_emulator.db.engine import make_engine
+from taskrouter_emulator.db.engine import REQUEST_THREADS, make_engine, read_engine
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.session import make_sessionmaker
 from taskrouter_emulator.errors import register_error_handlers
@@ -39,8 +41,9 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     settings = settings or Settings()
     if settings.run_migrations:
         upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, webhook_workers=settings.webhook_workers)
     factory = make_sessionmaker(engine)
+    read_factory = make_sessionmaker(read_engine(engine))
     clock = clock or EmulatorClock(frozen=settings.clock == "frozen")
 
     timers.configure(
@@ -59,8 +62,13 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         else None
     )
 
+    if dispatcher is not None:
+        outbox.on_commit(factory, dispatcher.wake)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The engine's pool holds a connection for each of these threads (db/engine.py).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         if scheduler is not None:
             scheduler.start()
         if dispatcher is not None:
@@ -83,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = factory
+    app.state.read_sessionmaker = read_factory
     app.state.clock = clock
     app.state.authenticator = authenticator
     app.state.scheduler = scheduler

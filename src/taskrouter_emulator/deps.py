@@ -13,9 +13,10 @@ from taskrouter_emulator.api.urls import public_base_url
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.locks import workspace_lock
+from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.models import Workspace
 from taskrouter_emulator.routing.context import RoutingContext
-from taskrouter_emulator.scheduler import timers
+from taskrouter_emulator.scheduler import due_times, timers
 from taskrouter_emulator.workspaces import service as workspace_service
 
 
@@ -31,9 +32,17 @@ def get_clock(request: Request) -> EmulatorClock:
     return clock
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """Open the request's session; commit before the response is sent, roll back on error."""
-    with request.app.state.sessionmaker() as session:
+    """Open the request's session; commit before the response is sent, roll back on error.
+
+    GET requests get a read-only view that takes no write lock, so reads never wait for writers.
+    """
+    state = request.app.state
+    factory = state.read_sessionmaker if request.method in READ_METHODS else state.sessionmaker
+    with factory() as session:
         try:
             yield session
             session.commit()
@@ -72,14 +81,25 @@ def get_workspace(
 ) -> Workspace:
     """Resolve `{workspace_sid}` to a workspace of the caller's account, ready for this request.
 
-    Writes take the workspace's lock (Postgres; SQLite serialises writers anyway) so concurrent
-    requests leave one consistent outcome, and overdue timers of the workspace fire first, so no
-    response shows, say, a pending reservation whose timeout has passed.
+    Writes take the workspace's lock first (Postgres; SQLite serialises writers anyway) so concurrent
+    requests leave one consistent outcome. Overdue timers of the workspace fire before anything else,
+    so no response shows, say, a pending reservation whose timeout has passed; whether anything is
+    overdue is read from the workspace row itself (`next_due_at`), so this costs no extra query.
     """
+    if request.method in READ_METHODS:
+        workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+        if not due_times.is_due(workspace, clock.now()):
+            return workspace
+        # Fire in a short write transaction of its own, then read from a fresh snapshot.
+        session.rollback()
+        with unit_of_work(request.app.state.sessionmaker) as writer:
+            fresh = workspace_service.get(writer, account_sid=account_sid, sid=workspace_sid)
+            timers.fire_due(writer, clock=clock, workspace=fresh)
+        return workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+    workspace_lock(session, workspace_sid)
     workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
-    if request.method != "GET":
-        workspace_lock(session, workspace.sid)
-    timers.fire_due(session, clock=clock, workspace=workspace)
+    if due_times.is_due(workspace, clock.now()):
+        timers.fire_due(session, clock=clock, workspace=workspace)
     return workspace
 
 
