@@ -16,7 +16,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -64,13 +64,15 @@ class Dispatcher:
         clock: EmulatorClock,
         authenticator: Authenticator,
         *,
-        interval: float = 0.05,
+        fallback_interval: float = 5.0,
     ) -> None:
         self._settings = settings
         self._factory = factory
         self._clock = clock
         self._authenticator = authenticator
-        self._interval = interval
+        # Commits that write the outbox wake the dispatcher (`wake`); this poll is only a fallback
+        # (rows written by another process, leases of a dead sender).
+        self._fallback_interval = fallback_interval
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._pool = ThreadPoolExecutor(
@@ -97,20 +99,33 @@ class Dispatcher:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._http.close()
 
+    def wake(self) -> None:
+        """Look for due deliveries now (called after a commit that wrote to the outbox)."""
+        self._wake.set()
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
+            delay = self._fallback_interval
             try:
-                for delivery_id in self._claim():
+                claimed, next_attempt = self._claim()
+                for delivery_id in claimed:
                     self._pool.submit(self._deliver_safely, delivery_id)
+                if next_attempt is not None:
+                    wait = (next_attempt - utc_now()).total_seconds()
+                    delay = min(delay, max(wait, 0.0))
             except Exception:
                 logger.exception("webhook dispatcher tick failed")
-            self._wake.wait(self._interval)
-            self._wake.clear()
+            self._wake.wait(delay)
 
-    def _claim(self) -> list[int]:
-        """Mark due deliveries in flight: every due assignment, and the oldest event per idle workspace."""
+    def _claim(self) -> tuple[list[int], datetime | None]:
+        """Mark due deliveries in flight: every due assignment, and the oldest event per idle workspace.
+
+        Also return when the earliest delivery that is waiting for a retry falls due.
+        """
         now = utc_now()
         claimed: list[int] = []
+        next_attempt: datetime | None = None
         with unit_of_work(self._factory) as session:
             # Leases of deliveries whose sender died (another process) expire back to pending.
             session.execute(
@@ -135,12 +150,14 @@ class Dispatcher:
                         continue
                     busy.add(row.workspace_sid)
                 if row.next_attempt_at > now:
+                    if next_attempt is None or row.next_attempt_at < next_attempt:
+                        next_attempt = row.next_attempt_at
                     continue
                 timeout = self._timeout(row)
                 row.status = "in_flight"
                 row.lease_until = now + timedelta(seconds=timeout * 2 + 10)
                 claimed.append(row.id)
-        return claimed
+        return claimed, next_attempt
 
     def _timeout(self, row: WebhookDelivery) -> float:
         if row.kind == "assignment":
