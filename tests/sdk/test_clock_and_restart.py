@@ -60,11 +60,21 @@ class TestClockEndpoint:
             {"Mode": "sideways"},
             {"Set": "yesterday"},
             {"Set": "2000-01-01T00:00:00Z"},
+            {"Set": "9999-12-31T23:59:59Z"},
+            {"Advance": "NaN"},
+            {"Advance": "inf"},
+            {"Advance": "1e309"},
+            {"Advance": "1e12"},
+            {"Advance": "60", "Set": "2999-12-31T23:59:30Z"},
+            {"Advance": "60", "Mode": "sideways"},
         ],
     )
     def test_bad_requests(self, private_server: str, data: dict[str, str]) -> None:
+        before = httpx.get(f"{private_server}/emulator/clock").json()
         response = httpx.post(f"{private_server}/emulator/clock", data=data)
         assert (response.status_code, response.json()["code"]) == (400, 20001)
+        # Refused means nothing changed.
+        assert httpx.get(f"{private_server}/emulator/clock").json() == before
 
     def test_strict_mode_requires_credentials(self, private_database: str) -> None:
         sid, token = f"AC{uuid.uuid4().hex}", "secret"

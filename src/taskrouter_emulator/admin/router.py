@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,6 +17,10 @@ from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.scheduler.runner import fire_once, run_until
 
 router = APIRouter(prefix="/emulator")
+# Bounds on moving the clock: far enough for any test, and far from datetime's year 9999 limit so
+# that due times computed from the clock (task TTLs up to 2 years, event windows) never overflow.
+MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600
+LATEST_MOMENT = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 class ClockChange(TwilioParams):
@@ -68,18 +73,30 @@ def change_clock(
     _authorise(request)
     clock = request.app.state.clock
     factory = request.app.state.sessionmaker
-    if change.mode is not None:
-        if change.mode not in ("frozen", "real"):
-            raise InvalidParameter("Mode must be 'frozen' or 'real'")
-        clock.freeze(change.mode == "frozen")
+    # Validate everything before changing anything: a refused request leaves time and timers alone.
+    if change.mode is not None and change.mode not in ("frozen", "real"):
+        raise InvalidParameter("Mode must be 'frozen' or 'real'")
+    if change.advance is not None:
+        if not math.isfinite(change.advance) or change.advance < 0:
+            raise InvalidParameter("Advance must be a finite, non-negative number of seconds")
+        if change.advance > MAX_ADVANCE_SECONDS:
+            raise InvalidParameter(
+                f"Advance must not exceed {MAX_ADVANCE_SECONDS} seconds (100 years)"
+            )
     if change.set is not None:
         if change.set < clock.now():
             # Moving backwards would make stored due times meaningless; only forward moves fire timers.
             raise InvalidParameter("Set cannot move the clock backwards")
+        if change.set >= LATEST_MOMENT:
+            raise InvalidParameter(f"Set must be before {LATEST_MOMENT.year}-01-01T00:00:00Z")
+    target = change.set if change.set is not None else clock.now()
+    if target + timedelta(seconds=change.advance or 0) >= LATEST_MOMENT:
+        raise InvalidParameter(f"The clock cannot move past {LATEST_MOMENT.year}-01-01T00:00:00Z")
+    if change.mode is not None:
+        clock.freeze(change.mode == "frozen")
+    if change.set is not None:
         run_until(factory, clock, target_seconds=(change.set - clock.now()).total_seconds())
     if change.advance is not None:
-        if change.advance < 0:
-            raise InvalidParameter("Advance must not be negative")
         run_until(factory, clock, target_seconds=change.advance)
     if change.set is None and change.advance is None:
         fire_once(factory, clock)
