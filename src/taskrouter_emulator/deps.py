@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.pagination import PageRequest, page_request
 from taskrouter_emulator.api.urls import public_base_url
-from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.clock import LazyClock
+from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.locks import workspace_lock
 from taskrouter_emulator.db.session import unit_of_work
@@ -26,10 +27,10 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_clock(request: Request) -> EmulatorClock:
-    """Return the app's clock."""
-    clock: EmulatorClock = request.app.state.clock
-    return clock
+def get_clocks(request: Request) -> Clocks:
+    """Return the registry of account clocks."""
+    clocks: Clocks = request.app.state.clocks
+    return clocks
 
 
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -65,11 +66,19 @@ def get_base_url(request: Request) -> str:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ClockDep = Annotated[EmulatorClock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 AccountDep = Annotated[str, Depends(get_account_sid)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
 PageDep = Annotated[PageRequest, Depends(page_request)]
+ClocksDep = Annotated[Clocks, Depends(get_clocks)]
+
+
+def get_clock(session: SessionDep, account_sid: AccountDep, clocks: ClocksDep) -> LazyClock:
+    """Return the caller's account time, read from the database the first time it is needed."""
+    return LazyClock(lambda: clocks.time_of(session, account_sid))
+
+
+ClockDep = Annotated[LazyClock, Depends(get_clock)]
 
 
 def get_workspace(
@@ -88,7 +97,7 @@ def get_workspace(
     """
     if request.method in READ_METHODS:
         workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
-        if not due_times.is_due(workspace, clock.now()):
+        if not due_times.is_due(workspace, clock):
             return workspace
         # Fire in a short write transaction of its own, then read from a fresh snapshot.
         session.rollback()
@@ -98,7 +107,7 @@ def get_workspace(
         return workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
     workspace_lock(session, workspace_sid)
     workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
-    if due_times.is_due(workspace, clock.now()):
+    if due_times.is_due(workspace, clock):
         timers.fire_due(session, clock=clock, workspace=workspace)
     return workspace
 

@@ -7,14 +7,17 @@ import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import httpx
 import psycopg
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.engine import make_url
 from twilio.rest import Client
 
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
+from taskrouter_emulator.models import AccountClock
 from tests.conftest import LiveServer, start_server
 from tests.sdk.routing_helpers import make_setup, single_queue
 
@@ -64,9 +67,11 @@ def test_reads_answer_while_a_writer_holds_the_lock(
 
 def test_a_read_fires_overdue_timers_first(private_database: str) -> None:
     # No scheduler: only the read itself can notice that the reservation timed out.
-    clock = EmulatorClock(frozen=True)
     live, server, thread = start_server(
-        Settings(database_url=private_database, scheduler_interval=0, webhook_workers=0), clock
+        Settings(
+            database_url=private_database, scheduler_interval=0, webhook_workers=0, clock="frozen"
+        ),
+        EmulatorClock(frozen=True),
     )
     try:
         sid, token = "AC" + "5" * 32, "token"
@@ -78,7 +83,19 @@ def test_a_read_fires_overdue_timers_first(private_database: str) -> None:
             worker = setup.worker("Alice")
             task = setup.task(workflow_sid=workflow.sid, timeout=3600)
             (reservation,) = setup.reservations(task.sid, "pending")
-            clock.advance(121)  # past the default 120 s reservation timeout, without firing
+            # Past the default 120 s reservation timeout, without firing anything: move the
+            # account's stored clock behind the server's back.
+            engine = create_engine(private_database)
+            with engine.begin() as connection:
+                frozen_at = connection.execute(
+                    select(AccountClock.frozen_at).where(AccountClock.account_sid == sid)
+                ).scalar_one()
+                connection.execute(
+                    update(AccountClock)
+                    .where(AccountClock.account_sid == sid)
+                    .values(frozen_at=frozen_at + timedelta(seconds=121))
+                )
+            engine.dispose()
             fetched = setup.api.tasks(task.sid).reservations(reservation.sid).fetch()
             assert fetched.reservation_status == "timeout"
             assert setup.api.workers(worker.sid).fetch().activity_name == "Offline"

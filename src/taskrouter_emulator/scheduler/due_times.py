@@ -10,13 +10,14 @@ workspaces. A value that is too early is harmless (the next firing finds nothing
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from taskrouter_emulator.models import Reservation, Task, Workspace
+from taskrouter_emulator.clock import Clock
+from taskrouter_emulator.models import AccountClock, Reservation, Task, Workspace
 
 TOUCHED = "taskrouter_timer_workspaces"
 
@@ -61,26 +62,62 @@ def refresh(session: Session, workspace_sids: set[str]) -> None:
         session.execute(_REFRESH, {"ws": sid})
 
 
-def is_due(workspace: Workspace, now: datetime) -> bool:
-    """Tell whether some timer of the workspace is due at `now` (as of the loaded row)."""
-    return workspace.next_due_at is not None and workspace.next_due_at <= now
+def is_due(workspace: Workspace, clock: Clock) -> bool:
+    """Tell whether some timer of the workspace is due now (as of the loaded row).
+
+    The clock is only read when the workspace has timers at all.
+    """
+    return workspace.next_due_at is not None and workspace.next_due_at <= clock.now()
 
 
-def earliest(session: Session) -> datetime | None:
-    """Return the earliest due time of any workspace."""
-    return session.scalar(select(func.min(Workspace.next_due_at)))
+def earliest(session: Session, account_sid: str) -> datetime | None:
+    """Return the earliest due time of any workspace of the account."""
+    return session.scalar(
+        select(func.min(Workspace.next_due_at)).where(Workspace.account_sid == account_sid)
+    )
 
 
-def due_workspaces(session: Session, now: datetime, *, limit: int = 100) -> list[str]:
-    """Return the SIDs of workspaces with a timer due at `now`, earliest first."""
+def due_workspaces(
+    session: Session, now: datetime, *, account_sid: str, limit: int = 100
+) -> list[Workspace]:
+    """Return the account's workspaces with a timer due at `now`, earliest first."""
     return list(
         session.scalars(
-            select(Workspace.sid)
-            .where(Workspace.next_due_at <= now)
+            select(Workspace)
+            .where(Workspace.account_sid == account_sid, Workspace.next_due_at <= now)
             .order_by(Workspace.next_due_at)
             .limit(limit)
         )
     )
+
+
+def due_on_running_clocks(session: Session, base_now: datetime, *, limit: int = 100) -> list[Workspace]:
+    """Return workspaces with a timer due whose account's time runs (not frozen), earliest first.
+
+    Frozen accounts need no polling: their time moves only through `/emulator/clock`, which fires
+    their timers itself. Accounts running at real time (no stored clock, or offset 0) are found in
+    one query; the few running with an offset are asked one by one.
+    """
+    shifted = select(AccountClock.account_sid).where(
+        (AccountClock.frozen_at.is_not(None)) | (AccountClock.offset_us != 0)
+    )
+    found = list(
+        session.scalars(
+            select(Workspace)
+            .where(Workspace.next_due_at <= base_now, Workspace.account_sid.not_in(shifted))
+            .order_by(Workspace.next_due_at)
+            .limit(limit)
+        )
+    )
+    offsets = session.execute(
+        select(AccountClock.account_sid, AccountClock.offset_us).where(
+            AccountClock.frozen_at.is_(None), AccountClock.offset_us != 0
+        )
+    ).all()
+    for account_sid, offset_us in offsets:
+        now = base_now + timedelta(microseconds=offset_us)
+        found.extend(due_workspaces(session, now, account_sid=account_sid, limit=limit))
+    return found
 
 
 def install(factory: sessionmaker[Session]) -> None:

@@ -20,10 +20,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.clock import Clock
-from taskrouter_emulator.db.locks import workspace_lock
+from taskrouter_emulator.db.locks import try_workspace_lock, workspace_lock
 from taskrouter_emulator.models import Event, Reservation, Task, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
-from taskrouter_emulator.scheduler import due_times
 
 _settings = {"retention_seconds": 300, "event_retention_days": 30}
 WAITING = ("pending", "reserved")
@@ -82,26 +81,17 @@ def due(session: Session, *, now: datetime, workspace_sid: str, limit: int = 500
     return sorted(found)
 
 
-def next_due(session: Session) -> datetime | None:
-    """Return the earliest pending due time of any timer."""
-    return due_times.earliest(session)
+def fire_due(
+    session: Session, *, clock: Clock, workspace: Workspace, skip_locked: bool = False
+) -> int:
+    """Fire every timer of the workspace that is due now; return how many fired.
 
-
-def fire_due(session: Session, *, clock: Clock, workspace: Workspace | None = None) -> int:
-    """Fire every timer that is due now (for one workspace, or all); return how many fired.
-
-    Workspaces are found by their `next_due_at`; each one fired is locked, so its due time is
-    recomputed when the transaction commits.
+    The workspace is locked, so its due time is recomputed when the transaction commits. With
+    `skip_locked`, a workspace someone else holds is left to them (they fire what is due).
     """
-    now = clock.now()
-    if workspace is not None:
-        return _fire_workspace(session, clock, workspace, now)
-    fired = 0
-    for sid in due_times.due_workspaces(session, now):
-        found = session.scalars(select(Workspace).where(Workspace.sid == sid)).one_or_none()
-        if found is not None:
-            fired += _fire_workspace(session, clock, found, now)
-    return fired
+    if skip_locked and not try_workspace_lock(session, workspace.sid):
+        return 0
+    return _fire_workspace(session, clock, workspace, clock.now())
 
 
 def _fire_workspace(session: Session, clock: Clock, workspace: Workspace, now: datetime) -> int:
