@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from taskrouter_emulator.config import Settings
@@ -30,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         help="default: $TASKROUTER_DATABASE_URL or sqlite:///./taskrouter.db",
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (PostgreSQL only: SQLite allows one writer process)",
+    )
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     migrate.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
@@ -45,8 +52,29 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from taskrouter_emulator.app import create_app
+    from taskrouter_emulator.db.engine import is_sqlite
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        return 0
+    if is_sqlite(settings.database_url):
+        parser.error(
+            "--workers > 1 needs PostgreSQL: SQLite allows one writer process "
+            "(use --database-url postgresql+psycopg://...)"
+        )
+    # Migrate once here; every worker process builds its app from the same environment.
+    upgrade(settings.database_url)
+    os.environ["TASKROUTER_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "taskrouter_emulator.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        workers=args.workers,
+    )
     return 0
 
 

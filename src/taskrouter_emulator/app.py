@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -16,10 +17,12 @@ from taskrouter_emulator.auth import Authenticator
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
-from taskrouter_emulator.db.engine import REQUEST_THREADS, make_engine, read_engine
+from taskrouter_emulator.db.engine import REQUEST_THREADS, is_sqlite, make_engine, read_engine
 from taskrouter_emulator.db.migrate import upgrade
-from taskrouter_emulator.db.session import make_sessionmaker
+from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, Listener
+from taskrouter_emulator.db.session import make_sessionmaker, unit_of_work
 from taskrouter_emulator.errors import register_error_handlers
 from taskrouter_emulator.events.router import router as events_router
 from taskrouter_emulator.reservations.router import router as reservations_router
@@ -37,33 +40,49 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None = None) -> FastAPI:
-    """Build the emulator app for the given settings (migrating the database first unless disabled)."""
+    """Build the emulator app for the given settings (migrating the database first unless disabled).
+
+    `clock` replaces the server's base time source (tests inject a frozen one).
+    """
     settings = settings or Settings()
     if settings.run_migrations:
         upgrade(settings.database_url)
-    engine = make_engine(settings.database_url, webhook_workers=settings.webhook_workers)
+    engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     read_factory = make_sessionmaker(read_engine(engine))
-    clock = clock or EmulatorClock(frozen=settings.clock == "frozen")
+    # `clock` is the base time source (real time unless a test injects one it moves); each account's
+    # time is stored in the database on top of it (clocks.py).
+    clocks = Clocks(clock or EmulatorClock(), default_frozen=settings.clock == "frozen")
+    if settings.auth_token is not None:
+        with unit_of_work(factory) as session:
+            clocks.ensure(session, settings.account_sid)
 
     timers.configure(
         retention_seconds=settings.task_retention_seconds,
         event_retention_days=settings.event_retention_days,
     )
     scheduler = (
-        Scheduler(factory, clock, settings.scheduler_interval)
+        Scheduler(
+            factory,
+            clocks,
+            settings.scheduler_interval,
+            webhook_retention=timedelta(hours=settings.webhook_retention_hours),
+        )
         if settings.scheduler_interval > 0
         else None
     )
-    authenticator = Authenticator(settings, factory, clock)
+    authenticator = Authenticator(settings, factory, clocks)
     dispatcher = (
-        Dispatcher(settings, factory, clock, authenticator)
+        Dispatcher(settings, factory, clocks, authenticator)
         if settings.webhook_workers > 0
         else None
     )
 
+    listener = None
     if dispatcher is not None:
         outbox.on_commit(factory, dispatcher.wake)
+        if not is_sqlite(settings.database_url):
+            listener = Listener(settings.database_url, {OUTBOX_CHANNEL: dispatcher.wake})
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +92,11 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
             scheduler.start()
         if dispatcher is not None:
             dispatcher.start()
+        if listener is not None:
+            listener.start()
         yield
+        if listener is not None:
+            listener.stop()
         if dispatcher is not None:
             dispatcher.stop()
         if scheduler is not None:
@@ -92,7 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.read_sessionmaker = read_factory
-    app.state.clock = clock
+    app.state.clocks = clocks
     app.state.authenticator = authenticator
     app.state.scheduler = scheduler
     register_error_handlers(app)

@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.clock import utc_now
+from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, notify
 from taskrouter_emulator.models import Event, Reservation, Task, WebhookDelivery, Worker, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
 
@@ -122,7 +123,9 @@ def _queue(
     # Delivery scheduling runs on wall-clock time: retries and back-off are infrastructure, not
     # TaskRouter behaviour, and must progress even while the emulated clock is frozen.
     now = utc_now()
-    session.info[OUTBOX_WRITTEN] = True
+    if not session.info.get(OUTBOX_WRITTEN):
+        session.info[OUTBOX_WRITTEN] = True
+        notify(session, OUTBOX_CHANNEL)  # other processes' dispatchers, on commit (Postgres)
     session.add(
         WebhookDelivery(
             account_sid=workspace.account_sid,

@@ -19,10 +19,10 @@ from sqlalchemy.engine import make_url
 from taskrouter_emulator.errors import ServiceUnavailable
 
 # Threads serving requests (anyio's limiter for sync endpoints and dependencies, set in app.py)
-# plus the background threads (scheduler, webhook dispatcher and senders): each can hold one
-# connection, so the pool holds that many and no request waits for a connection.
+# plus the background threads (scheduler, the webhook dispatcher's database thread and its token
+# lookups): each can hold one connection, so the pool holds that many and no request waits.
 REQUEST_THREADS = 40
-BACKGROUND_CONNECTIONS = 4
+BACKGROUND_CONNECTIONS = 12
 # A request that cannot get a connection or the write slot within this time answers 503 quickly.
 SATURATION_TIMEOUT = 10.0
 _READ_OPTION = "taskrouter_read_only"
@@ -47,10 +47,10 @@ def read_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{_READ_OPTION: True})
 
 
-def make_engine(url: str, *, webhook_workers: int = 8) -> Engine:
+def make_engine(url: str) -> Engine:
     """Create an engine sized for the request threads; on SQLite use WAL and one serialised writer."""
     url = normalise_url(url)
-    pool_size = REQUEST_THREADS + BACKGROUND_CONNECTIONS + webhook_workers
+    pool_size = REQUEST_THREADS + BACKGROUND_CONNECTIONS
     if not is_sqlite(url):
         return create_engine(
             url,

@@ -18,5 +18,27 @@ def workspace_lock(session: Session, workspace_sid: str) -> None:
     touch(session, workspace_sid)
     if session.get_bind().dialect.name != "postgresql":
         return
-    key = zlib.crc32(workspace_sid.encode()) - 2**31
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(workspace_sid)})
+
+
+def try_workspace_lock(session: Session, workspace_sid: str) -> bool:
+    """Take the workspace's lock if it is free and say whether it was (never waits).
+
+    Background work uses this to skip a workspace another process or request is working on, the
+    advisory-lock counterpart of `FOR UPDATE SKIP LOCKED`.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        touch(session, workspace_sid)
+        return True
+    taken = bool(
+        session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _key(workspace_sid)}
+        ).scalar()
+    )
+    if taken:
+        touch(session, workspace_sid)
+    return taken
+
+
+def _key(workspace_sid: str) -> int:
+    return zlib.crc32(workspace_sid.encode()) - 2**31
