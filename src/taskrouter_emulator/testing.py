@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from taskrouter_emulator.clock import EmulatorClock
     from taskrouter_emulator.config import Settings
 
-__all__ = ["DATABASE_URL_VARIABLE", "Account", "LiveServer", "fresh_database", "start_server"]
+__all__ = [
+    "DATABASE_URL_VARIABLE",
+    "Account",
+    "LiveServer",
+    "free_port",
+    "fresh_database",
+    "start_server",
+]
 
 # Selects the backend of the fixtures' databases: unset or SQLite → a file in a temp directory;
 # a PostgreSQL URL → a new database on that server, dropped afterwards.
@@ -91,7 +98,8 @@ class _StatusRecorder:
         await self.app(scope, receive, recording_send)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port on the loopback interface that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -130,7 +138,7 @@ def start_server(
 
     app = create_app(settings, clock=clock)
     statuses: list[tuple[str, str, int]] = []
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             _StatusRecorder(app, statuses), host="127.0.0.1", port=port, log_level="warning"
