@@ -1,4 +1,4 @@
-"""Command line: `taskrouter-emulator serve|migrate` (also `python -m taskrouter_emulator`)."""
+"""Command line: `taskrouter-emulator serve|migrate|twilio-cli-hook` (also `python -m taskrouter_emulator`)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,90 @@ import argparse
 import logging
 import os
 import sys
+from importlib.resources import files
+from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+
+from taskrouter_emulator import __version__
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.migrate import upgrade
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+# Shown in the banner as an example: any AC + 32 hex SID works in zero-config mode.
+EXAMPLE_ACCOUNT_SID = "AC00000000000000000000000000000001"
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {"database_url": args.database_url} if args.database_url else {}
     return Settings(**overrides)
+
+
+def base_url(settings: Settings, host: str, port: int) -> str:
+    """Return the URL clients should use: the public URL if set, else the listen address."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    shown = "localhost" if host in WILDCARD_HOSTS else host
+    if ":" in shown:  # an IPv6 literal
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def cli_hook_path() -> str:
+    """Return the path of the twilio-cli preload hook shipped with the package."""
+    return str(files("taskrouter_emulator").joinpath("twilio_cli_hook.js"))
+
+
+def startup_banner(settings: Settings, host: str, port: int) -> str:
+    """Return the lines printed once the server listens: URL, credentials, where to look next."""
+    url = base_url(settings, host, port)
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    if settings.auth_token is None:
+        credentials = [
+            'any Account SID ("AC" + 32 hex digits) with any non-empty token; the first token',
+            "used binds that SID. For example:",
+            f"TWILIO_ACCOUNT_SID={EXAMPLE_ACCOUNT_SID} TWILIO_AUTH_TOKEN=any-token",
+        ]
+    else:
+        credentials = [
+            f"strict mode: Account SID {settings.account_sid} with the token in",
+            "TASKROUTER_AUTH_TOKEN (or an SK… API key whose secret is that token)",
+        ]
+    listening = "" if host not in WILDCARD_HOSTS else f" (listening on all interfaces, port {port})"
+    lines = [
+        "",
+        f"TaskRouter emulator {__version__} is ready at {url}{listening}",
+        f"  Credentials  {credentials[0]}",
+        *(f"               {line}" for line in credentials[1:]),
+        f'  Python       client.taskrouter.base_url = "{url}"',
+        f'  Node         client.taskrouter.baseUrl = "{url}"',
+        f'  twilio-cli   NODE_OPTIONS="--require {cli_hook_path()}" TASKROUTER_BASE_URL={url} twilio …',
+        f"  Inspector    {url}/emulator/ui",
+        f"  API docs     {url}/emulator/docs",
+        f"  Clock        per account, new ones {settings.clock} (POST {url}/emulator/clock Advance=<s>)",
+        f"  Database     {database}",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def serve(app: FastAPI, *, host: str, port: int, log_level: str, banner: str) -> None:
+    """Run uvicorn and print `banner` once the socket is bound (not before: the port may be taken)."""
+    import socket
+
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                sys.stdout.write(banner)
+                sys.stdout.flush()
+
+    AnnouncingServer(uvicorn.Config(app, host=host, port=port, log_level=log_level)).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,16 +98,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="taskrouter-emulator", description="A local Twilio TaskRouter emulator"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="migrate the database and serve the API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument(
+    serve_cmd = sub.add_parser("serve", help="migrate the database and serve the API")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8080)
+    serve_cmd.add_argument(
         "--database-url",
         default=None,
         help="default: $TASKROUTER_DATABASE_URL or sqlite:///./taskrouter.db",
     )
-    serve.add_argument("--log-level", default="info")
-    serve.add_argument(
+    serve_cmd.add_argument("--log-level", default="info")
+    serve_cmd.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -39,7 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     migrate.add_argument("--database-url", default=None)
+    sub.add_parser(
+        "twilio-cli-hook",
+        help="print the path of the twilio-cli preload hook (NODE_OPTIONS=--require <path>)",
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "twilio-cli-hook":
+        sys.stdout.write(f"{cli_hook_path()}\n")
+        return 0
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -49,15 +133,23 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         return 0
 
-    import uvicorn
-
+    if args.log_level != "debug":
+        # One line per applied migration is noise on the first screen; the banner says what matters.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from taskrouter_emulator.app import create_app
     from taskrouter_emulator.db.engine import is_sqlite
 
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    banner = startup_banner(settings, args.host, args.port)
     if args.workers == 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        serve(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            banner=banner,
+        )
         return 0
     if is_sqlite(settings.database_url):
         parser.error(
@@ -67,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     # Migrate once here; every worker process builds its app from the same environment.
     upgrade(settings.database_url)
     os.environ["TASKROUTER_DATABASE_URL"] = settings.database_url
+    import uvicorn
+
+    sys.stdout.write(banner)
     uvicorn.run(
         "taskrouter_emulator.app:create_app",
         factory=True,

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -19,12 +14,7 @@ from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
 from tests.conftest import start_server
 from tests.receiver import eventually
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.resilience.processes import free_port, kill, spawn
 
 
 @pytest.fixture
@@ -156,44 +146,14 @@ class TestClockEndpoint:
             thread.join(timeout=10)
 
 
-def _spawn(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TASKROUTER_CLOCK": "frozen", "TASKROUTER_SCHEDULER_INTERVAL": "0.05"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "taskrouter_emulator",
-            "serve",
-            "--port",
-            str(port),
-            "--database-url",
-            database_url,
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/emulator/health").status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the emulator process did not start")
-
-
 class TestRestart:
     def test_pending_reservation_times_out_after_a_crash_and_restart(
         self, private_database: str
     ) -> None:
-        port = _port()
+        port = free_port()
         auth = (f"AC{uuid.uuid4().hex}", "token")
         base = f"http://127.0.0.1:{port}"
-        process = _spawn(private_database, port)
+        process = spawn(private_database, port)
         try:
             ws = httpx.post(
                 f"{base}/v1/Workspaces",
@@ -212,9 +172,8 @@ class TestRestart:
             task = httpx.post(f"{base}/v1/Workspaces/{ws['sid']}/Tasks", data={}, auth=auth).json()
             assert task["assignment_status"] == "reserved"
         finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        process = _spawn(private_database, port)
+            kill(process)
+        process = spawn(private_database, port)
         try:
             reservations = f"{base}/v1/Workspaces/{ws['sid']}/Tasks/{task['sid']}/Reservations"
             assert (

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator import __version__
@@ -19,6 +23,7 @@ from taskrouter_emulator.deps import AccountDep, BaseUrlDep, ClocksDep, PageDep,
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.scheduler.runner import fire_account, run_until
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/emulator")
 # Bounds on moving the clock: far enough for any test, and far from datetime's year 9999 limit so
 # that due times computed from the clock (task TTLs up to 2 years, event windows) never overflow.
@@ -43,20 +48,33 @@ def _clock_state(factory: sessionmaker[Session], clocks: Clocks, account_sid: st
 
 
 @router.get("/health")
-def health(request: Request) -> dict[str, Any]:
-    """Report the version, the database backend and the server's base time (no authentication)."""
+def health(request: Request) -> JSONResponse:
+    """Report the version, the database and whether it answers, and the server's base time (no auth).
+
+    Answers 503 while the database is unreachable, so orchestrators see the emulator as unhealthy.
+    """
     scheduler = getattr(request.app.state, "scheduler", None)
     clocks: Clocks = request.app.state.clocks
-    return {
-        "status": "ok",
+    engine = request.app.state.engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        reachable = True
+    except DBAPIError as exc:
+        logger.warning("health check: database unreachable: %s", exc.orig)
+        reachable = False
+    body = {
+        "status": "ok" if reachable else "unavailable",
         "version": __version__,
-        "database": request.app.state.engine.dialect.name,
+        "database": engine.dialect.name,
+        "database_status": "up" if reachable else "down",
         "clock": {
             **_render_time(clocks.base.now()),
             "default_mode": "frozen" if clocks.default_frozen else "real",
         },
         "scheduler_last_tick": scheduler.last_tick if scheduler else None,
     }
+    return JSONResponse(body, status_code=200 if reachable else 503)
 
 
 @router.get("/clock")

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.auth import Authenticator
@@ -184,6 +185,10 @@ class Dispatcher:
                         if next_attempt is not None:
                             wait = (next_attempt - utc_now()).total_seconds()
                             delay = min(delay, max(wait, 0.0))
+                except DBAPIError as exc:
+                    # Database unreachable: nothing is lost (rows stay pending); retry shortly.
+                    logger.warning("webhook dispatcher: database error: %s", exc.orig)
+                    await asyncio.sleep(1.0)
                 except Exception:
                     logger.exception("webhook dispatcher tick failed")
                     await asyncio.sleep(0.5)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.callbacks import journal
@@ -127,5 +128,8 @@ class Scheduler:
                         journal.prune(session, before=utc_now() - self._webhook_retention)
                 ticks += 1
                 self.last_tick = self._clocks.base.now().timestamp()
+            except DBAPIError as exc:
+                # Database unreachable: timers stay on their rows; the next tick tries again.
+                logger.warning("scheduler: database error: %s", exc.orig)
             except Exception:
                 logger.exception("scheduler tick failed")
