@@ -134,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.log_level != "debug":
-        # One line per applied migration is noise on the first screen; the banner says what matters.
+        # One line per applied migration, or per webhook sent, is noise; the banner says what matters.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     from taskrouter_emulator.app import create_app
     from taskrouter_emulator.db.engine import is_sqlite
 

@@ -84,6 +84,23 @@ class Authenticator:
             account = session.get(Account, account_sid)
             return account.auth_token if account else None
 
+    def tokens_of(self, session: Session, account_sids: set[str]) -> dict[str, str]:
+        """Return the auth tokens that sign webhooks for these accounts, read with `session`."""
+        if self._settings.auth_token is not None:
+            return dict.fromkeys(account_sids, self._settings.auth_token)
+        found: dict[str, str] = {}
+        with self._lock:
+            for account_sid_known, token in self._known.values():
+                if account_sid_known in account_sids:
+                    found.setdefault(account_sid_known, token)
+        missing = account_sids - set(found)
+        if missing:
+            rows = session.execute(
+                select(Account.username, Account.auth_token).where(Account.username.in_(missing))
+            )
+            found.update({str(username): str(token) for username, token in rows.tuples()})
+        return found
+
     def _bound_token(self, username: str, account_sid: str, password: str) -> str:
         with self._lock:
             cached = self._known.get(username)

@@ -76,6 +76,8 @@ class Claimed:
     params: dict[str, str]
     timeout: float
     lease_until: datetime
+    attempts: int
+    token: str
 
 
 @dataclass
@@ -132,7 +134,9 @@ class Dispatcher:
         with unit_of_work(self._factory) as session:
             session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.status == "in_flight", WebhookDelivery.lease_until < utc_now())
+                .where(
+                    WebhookDelivery.status == "in_flight", WebhookDelivery.lease_until < utc_now()
+                )
                 .values(status="pending", lease_until=None)
             )
         self._thread.start()
@@ -175,9 +179,7 @@ class Dispatcher:
                         await self._loop.run_in_executor(db, self._finish, batch)
                     room = self._capacity - len(in_flight)
                     if room > 0:
-                        runs, next_attempt = await self._loop.run_in_executor(
-                            db, self._claim, room
-                        )
+                        runs, next_attempt = await self._loop.run_in_executor(db, self._claim, room)
                         for run in runs:
                             task = asyncio.create_task(self._send_run(http, run, results))
                             in_flight.add(task)
@@ -204,10 +206,6 @@ class Dispatcher:
         self, http: httpx.AsyncClient, run: list[Claimed], results: list[Result]
     ) -> None:
         """Send a run in order; after a failed event, hand the rest back untouched."""
-        account_sid = run[0].account_sid
-        token = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: self._authenticator.token_of(account_sid) or ""
-        )
         failed = False
         for claimed in run:
             budget = timedelta(seconds=claimed.timeout * len(claimed.urls))
@@ -218,7 +216,7 @@ class Dispatcher:
                 continue
             answer: Answer | None = None
             for url in claimed.urls:
-                answer = await self._post(http, url, claimed.params, token, claimed.timeout)
+                answer = await self._post(http, url, claimed.params, claimed.token, claimed.timeout)
                 if answer.ok:
                     break
             assert answer is not None
@@ -230,8 +228,8 @@ class Dispatcher:
         """Mark due deliveries in flight: every due assignment, and a run of the oldest events of
         each workspace that has none in flight. Also return when the next retry falls due."""
         now = utc_now()
-        runs: list[list[Claimed]] = []
         next_attempt: datetime | None = None
+        chosen: list[list[int]] = []
         with unit_of_work(self._factory) as session:
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
@@ -241,14 +239,15 @@ class Dispatcher:
                 .where(WebhookDelivery.status == "in_flight", WebhookDelivery.lease_until < now)
                 .values(status="pending", lease_until=None)
             )
-            rows = session.scalars(
-                select(WebhookDelivery)
-                .where(WebhookDelivery.status.in_(("pending", "in_flight")))
-                .order_by(WebhookDelivery.id)
+            wd = WebhookDelivery
+            rows = session.execute(
+                select(wd.id, wd.status, wd.kind, wd.workspace_sid, wd.next_attempt_at)
+                .where(wd.status.in_(("pending", "in_flight")))
+                .order_by(wd.id)
                 .limit(self.SCAN)
             ).all()
             busy = {r.workspace_sid for r in rows if r.kind == "event" and r.status == "in_flight"}
-            open_runs: dict[str, list[Claimed]] = {}
+            open_runs: dict[str, list[int]] = {}
             closed: set[str] = set()
             for row in rows:
                 if row.status != "pending":
@@ -267,8 +266,8 @@ class Dispatcher:
                             continue
                         room -= 1
                         run = open_runs[row.workspace_sid] = []
-                        runs.append(run)
-                    run.append(self._mark(row, now))
+                        chosen.append(run)
+                    run.append(row.id)
                     if len(run) >= self.RUN_LENGTH:
                         closed.add(row.workspace_sid)
                     continue
@@ -278,27 +277,59 @@ class Dispatcher:
                 if room <= 0:
                     continue
                 room -= 1
-                runs.append([self._mark(row, now)])
-        return runs, next_attempt
+                chosen.append([row.id])
+            claimed = self._mark(session, [i for run in chosen for i in run], now)
+        return [[claimed[i] for i in run] for run in chosen], next_attempt
 
-    def _mark(self, row: WebhookDelivery, now: datetime) -> Claimed:
-        timeout = self._timeout(row)
-        urls = [row.url] + ([row.fallback_url] if row.kind == "assignment" and row.fallback_url else [])
-        row.status = "in_flight"
-        row.lease_until = now + timedelta(seconds=timeout * len(urls) + self.LEASE_MARGIN)
-        return Claimed(
-            id=row.id,
-            kind=row.kind,
-            workspace_sid=row.workspace_sid,
-            account_sid=row.account_sid,
-            urls=urls,
-            params=json.loads(row.parameters),
-            timeout=timeout,
-            lease_until=row.lease_until,
-        )
+    def _mark(self, session: Session, ids: list[int], now: datetime) -> dict[int, Claimed]:
+        """Set the rows in flight with a lease and return what is needed to send them."""
+        wd = WebhookDelivery
+        found: dict[int, Claimed] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = session.execute(
+                select(
+                    wd.id,
+                    wd.kind,
+                    wd.workspace_sid,
+                    wd.account_sid,
+                    wd.url,
+                    wd.fallback_url,
+                    wd.parameters,
+                    wd.attempts,
+                ).where(wd.id.in_(chunk))
+            ).all()
+            tokens = self._authenticator.tokens_of(session, {r.account_sid for r in rows})
+            leases: dict[datetime, list[int]] = {}
+            for row in rows:
+                urls = [row.url] + (
+                    [row.fallback_url] if row.kind == "assignment" and row.fallback_url else []
+                )
+                timeout = self._timeout_of(row.kind)
+                lease = now + timedelta(seconds=timeout * len(urls) + self.LEASE_MARGIN)
+                leases.setdefault(lease, []).append(row.id)
+                found[row.id] = Claimed(
+                    id=row.id,
+                    kind=row.kind,
+                    workspace_sid=row.workspace_sid,
+                    account_sid=row.account_sid,
+                    urls=urls,
+                    params=json.loads(row.parameters),
+                    timeout=timeout,
+                    lease_until=lease,
+                    attempts=row.attempts,
+                    token=tokens.get(row.account_sid) or "",
+                )
+            for lease, lease_ids in leases.items():
+                session.execute(
+                    update(wd)
+                    .where(wd.id.in_(lease_ids))
+                    .values(status="in_flight", lease_until=lease)
+                )
+        return found
 
-    def _timeout(self, row: WebhookDelivery) -> float:
-        if row.kind == "assignment":
+    def _timeout_of(self, kind: str) -> float:
+        if kind == "assignment":
             return self._settings.assignment_callback_timeout
         return self._settings.event_callback_timeout
 
@@ -329,15 +360,49 @@ class Dispatcher:
         )
 
     def _finish(self, results: list[Result]) -> None:
-        """Write the outcomes of finished deliveries in one transaction."""
+        """Write the outcomes of finished deliveries in one transaction.
+
+        Delivered events and rows handed back (the common cases) are written in bulk; failures and
+        assignment answers, which need decisions, row by row.
+        """
+        now = utc_now()
+        handed_back = [r.claimed.id for r in results if r.answer is None]
+        delivered = [
+            r for r in results if r.answer is not None and r.answer.ok and r.claimed.kind == "event"
+        ]
+        delivered_ids = {r.claimed.id for r in delivered}
+        others = [r for r in results if r.answer is not None and r.claimed.id not in delivered_ids]
+        wd = WebhookDelivery
         with unit_of_work(self._factory) as session:
-            for result in results:
+            for start in range(0, len(handed_back), 500):
+                session.execute(
+                    update(wd)
+                    .where(wd.id.in_(handed_back[start : start + 500]), wd.status == "in_flight")
+                    .values(status="pending", lease_until=None)
+                )
+            if delivered:
+                session.execute(
+                    update(wd),
+                    [
+                        {
+                            "id": r.claimed.id,
+                            "status": "delivered",
+                            "attempts": r.claimed.attempts + 1,
+                            "delivered_url": r.answer.url,
+                            "signature": r.answer.signature,
+                            "response_status": r.answer.status,
+                            "response_body": r.answer.body,
+                            "error": None,
+                            "lease_until": None,
+                            "date_updated": now,
+                        }
+                        for r in delivered
+                        if r.answer is not None
+                    ],
+                )
+            for result in others:
                 row = session.get(WebhookDelivery, result.claimed.id)
-                if row is None or row.status != "in_flight":
-                    continue
-                if result.answer is None:
-                    row.status = "pending"
-                    row.lease_until = None
+                if row is None or row.status != "in_flight" or result.answer is None:
                     continue
                 self._record_answer(row, result.answer)
                 if row.kind == "assignment":
