@@ -18,6 +18,8 @@ from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.engine import make_engine
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.session import make_sessionmaker
+from taskrouter_emulator.emulator_tools.reset.router import router as reset_router
+from taskrouter_emulator.emulator_tools.snapshots.router import router as snapshot_router
 from taskrouter_emulator.errors import register_error_handlers
 from taskrouter_emulator.events.router import router as events_router
 from taskrouter_emulator.reservations.router import router as reservations_router
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         tasks_router,
         reservations_router,
         events_router,
+        reset_router,
+        snapshot_router,
     ):
         app.include_router(router)
     return app
