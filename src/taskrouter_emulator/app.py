@@ -19,6 +19,7 @@ from taskrouter_emulator.db.engine import make_engine
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.session import make_sessionmaker
 from taskrouter_emulator.emulator_tools.reset.router import router as reset_router
+from taskrouter_emulator.emulator_tools.seeding.router import router as seed_router
 from taskrouter_emulator.emulator_tools.snapshots.router import router as snapshot_router
 from taskrouter_emulator.errors import register_error_handlers
 from taskrouter_emulator.events.router import router as events_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         events_router,
         reset_router,
         snapshot_router,
+        seed_router,
     ):
         app.include_router(router)
     return app
