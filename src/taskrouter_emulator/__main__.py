@@ -1,4 +1,4 @@
-"""Command line: `taskrouter-emulator serve|migrate` (also `python -m taskrouter_emulator`)."""
+"""Command line: `taskrouter-emulator serve|migrate|snapshot` (also `python -m taskrouter_emulator`)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,21 @@ def main(argv: list[str] | None = None) -> int:
         help="default: $TASKROUTER_DATABASE_URL or sqlite:///./taskrouter.db",
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="load a YAML/JSON seed file before serving (repeatable; idempotent)",
+    )
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     migrate.add_argument("--database-url", default=None)
+    snapshot = sub.add_parser("snapshot", help="export or import an account's state as JSON")
+    snapshot.add_argument("action", choices=("export", "import"))
+    snapshot.add_argument("file", nargs="?", default="-", help="output/input file (default: -)")
+    snapshot.add_argument("--database-url", default=None)
+    snapshot.add_argument("--account-sid", default=None, help="default: $TASKROUTER_ACCOUNT_SID")
+    snapshot.add_argument("--workspace-sid", default=None, help="export one workspace only")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -42,11 +55,66 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         return 0
 
+    if args.command == "snapshot":
+        return _snapshot(args, settings)
+
     import uvicorn
 
     from taskrouter_emulator.app import create_app
+    from taskrouter_emulator.emulator_tools import cli
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    app = create_app(settings)
+    for path in args.seed:
+        try:
+            outcome = cli.load_seed_file(
+                app.state.sessionmaker,
+                app.state.clock,
+                path=path,
+                default_account_sid=settings.account_sid,
+            )
+        except cli.ToolError as exc:
+            print(f"taskrouter-emulator: seed file {exc}", file=sys.stderr)
+            return 2
+        logging.getLogger("taskrouter_emulator").info(
+            "seeded %s into %s: created %s", path, outcome["account_sid"], outcome["created"]
+        )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from taskrouter_emulator.clock import EmulatorClock
+    from taskrouter_emulator.db.engine import make_engine
+    from taskrouter_emulator.db.session import make_sessionmaker
+    from taskrouter_emulator.emulator_tools import cli
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    try:
+        if args.action == "export":
+            document = cli.export_snapshot(
+                factory,
+                EmulatorClock(),
+                account_sid=args.account_sid or settings.account_sid,
+                workspace_sid=args.workspace_sid,
+            )
+            text = json.dumps(document, indent=1)
+            if args.file == "-":
+                sys.stdout.write(text + "\n")
+            else:
+                with open(args.file, "w", encoding="utf-8") as out:
+                    out.write(text + "\n")
+        else:
+            summary = cli.import_snapshot(factory, path=args.file, account_sid=args.account_sid)
+            sys.stderr.write(json.dumps(summary) + "\n")
+    except cli.ToolError as exc:
+        print(f"taskrouter-emulator: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
     return 0
 
 
