@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 default_account_sid=settings.account_sid,
             )
         except cli.ToolError as exc:
-            print(f"taskrouter-emulator: seed file {exc}", file=sys.stderr)
+            sys.stderr.write(f"taskrouter-emulator: seed file {exc}\n")
             return 2
         logging.getLogger("taskrouter_emulator").info(
             "seeded %s into %s: created %s", path, outcome["account_sid"], outcome["created"]
@@ -111,7 +111,7 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
             summary = cli.import_snapshot(factory, path=args.file, account_sid=args.account_sid)
             sys.stderr.write(json.dumps(summary) + "\n")
     except cli.ToolError as exc:
-        print(f"taskrouter-emulator: {exc}", file=sys.stderr)
+        sys.stderr.write(f"taskrouter-emulator: {exc}\n")
         return 2
     finally:
         engine.dispose()

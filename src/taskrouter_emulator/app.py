@@ -18,6 +18,9 @@ from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.engine import make_engine
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.session import make_sessionmaker
+from taskrouter_emulator.emulator_tools.faults.middleware import FaultInjection
+from taskrouter_emulator.emulator_tools.faults.router import router as faults_router
+from taskrouter_emulator.emulator_tools.limits.middleware import RateLimits
 from taskrouter_emulator.emulator_tools.reset.router import router as reset_router
 from taskrouter_emulator.emulator_tools.seeding.router import router as seed_router
 from taskrouter_emulator.emulator_tools.snapshots.router import router as snapshot_router
@@ -105,6 +108,9 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         reset_router,
         snapshot_router,
         seed_router,
+        faults_router,
     ):
         app.include_router(router)
+    app.add_middleware(RateLimits)
+    app.add_middleware(FaultInjection)
     return app

@@ -38,3 +38,5 @@ class Settings(BaseSettings):
     webhook_retry_delay: float = Field(default=1.0, ge=0)
     # Parallel deliveries; 0 disables sending (deliveries stay queued in the journal).
     webhook_workers: int = Field(default=8, ge=0)
+    # Enforce Twilio's costlier limits too: tasks per workspace and request rates (emulator_tools.limits).
+    strict_limits: bool = False

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Boolean, Column, Float, Integer, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.db.types import UTCDateTime
@@ -45,7 +46,7 @@ class SnapshotDocument(BaseModel):
     tables: dict[str, list[dict[str, Any]]]
 
 
-def _dump_value(column: Column[Any], value: Any) -> Any:
+def _dump_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return value
@@ -66,7 +67,7 @@ def export(
         if key is not None:
             stmt = stmt.order_by(table.c[key])
         tables[table.name] = [
-            {c.name: _dump_value(c, row[i]) for i, c in enumerate(columns)}
+            {c.name: _dump_value(row[i]) for i, c in enumerate(columns)}
             for row in session.execute(stmt)
         ]
     return {
@@ -75,7 +76,7 @@ def export(
         "scope": "account" if workspace_sid is None else "workspace",
         "account_sid": account_sid,
         "workspace_sid": workspace_sid,
-        "exported_at": _dump_value(Workspace.__table__.c.date_created, clock.now()),
+        "exported_at": _dump_value(clock.now()),
         "tables": tables,
     }
 
@@ -137,8 +138,9 @@ def _rows(
         for name, column in columns.items():
             if name not in raw:
                 # A column added after the export: its default, else null, else it is required.
-                if column.default is not None and column.default.is_scalar:
-                    row[name] = column.default.arg
+                default = column.default
+                if isinstance(default, ScalarElementColumnDefault):
+                    row[name] = default.arg
                 elif column.nullable:
                     row[name] = None
                 else:
@@ -161,12 +163,13 @@ def _check_scope(
     for sid in sids:
         if not is_sid(sid, Prefix.WORKSPACE):
             raise _bad("tables.workspace", f"'{sid}' is not a Workspace SID")
-    if document.scope == "workspace":
-        if document.workspace_sid is None or sids != [document.workspace_sid]:
-            raise _bad(
-                "tables.workspace",
-                "a workspace snapshot holds exactly the workspace named by workspace_sid",
-            )
+    if document.scope == "workspace" and (
+        document.workspace_sid is None or sids != [document.workspace_sid]
+    ):
+        raise _bad(
+            "tables.workspace",
+            "a workspace snapshot holds exactly the workspace named by workspace_sid",
+        )
     known = set(sids)
     for table in state.state_tables():
         if table.name == Workspace.__tablename__:
