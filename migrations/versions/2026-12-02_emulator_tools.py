@@ -1,4 +1,4 @@
-"""emulator tools: injected faults, rate windows, account indexes for reset and snapshots
+"""emulator tools: injected faults, rate windows, indexes that let reset and snapshots avoid scans
 
 Revision ID: 0d8ba30abb93
 Revises: c33429b1df28
@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_emulator_rate_window")),
     )
     op.create_index("ix_event_account_sid", "event", ["account_sid"])
+    op.create_index("ix_worker_channel_workspace_sid", "worker_channel", ["workspace_sid"])
     op.create_index(
         "ix_webhook_delivery_account_id", "webhook_delivery", ["account_sid", "id"]
     )
@@ -55,6 +56,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_webhook_delivery_account_id", table_name="webhook_delivery")
+    op.drop_index("ix_worker_channel_workspace_sid", table_name="worker_channel")
     op.drop_index("ix_event_account_sid", table_name="event")
     op.drop_table("emulator_rate_window")
     op.drop_index("ix_emulator_fault_account_sid", table_name="emulator_fault")

@@ -272,3 +272,16 @@ class TestCommandLine:
         missing = _cli(url, "export", "--account-sid", "AC" + "7" * 32, "--workspace-sid", "WS" + "0" * 32)
         assert missing.returncode == 2
         assert "not found" in missing.stderr
+
+
+class TestIndexes:
+    def test_reset_and_snapshots_never_scan_a_table(self) -> None:
+        # Every state table is reached through an index led by workspace_sid, account_sid or sid.
+        for table in state.state_tables():
+            leading = {next(iter(index.columns)).name for index in table.indexes}
+            leading |= {
+                next(iter(c.columns)).name
+                for c in table.constraints
+                if hasattr(c, "columns") and len(c.columns)
+            }
+            assert leading & {"workspace_sid", "account_sid"}, table.name
