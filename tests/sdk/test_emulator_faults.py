@@ -12,32 +12,25 @@ import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from taskrouter_emulator.clock import EmulatorClock
-from taskrouter_emulator.config import Settings
-from tests.conftest import Account, LiveServer, fresh_database, start_server
+from tests.conftest import Account, LiveServer
+from tests.sdk.server_helpers import own_server, raw_client, twilio_client
 
 
 @pytest.fixture(scope="module")
 def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server of its own: these tests provoke 5xx answers on purpose."""
-    with fresh_database(Path(tmp_path_factory.mktemp("faults"))) as url:
-        settings = Settings(database_url=url, scheduler_interval=0, webhook_workers=0)
-        live, server, thread = start_server(settings, EmulatorClock(frozen=True))
+    with own_server(Path(tmp_path_factory.mktemp("faults"))) as live:
         yield live
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
 def twilio(fault_server: LiveServer, account: Account) -> Client:
-    client = Client(account.sid, account.token)
-    client.taskrouter.base_url = fault_server.url
-    return client
+    return twilio_client(fault_server, account)
 
 
 @pytest.fixture
 def raw(fault_server: LiveServer, account: Account) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fault_server.url, auth=(account.sid, account.token)) as client:
+    with raw_client(fault_server, account) as client:
         yield client
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,10 +12,9 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from taskrouter_emulator.clock import EmulatorClock
-from taskrouter_emulator.config import Settings
-from tests.conftest import Account, LiveServer, start_server
+from tests.conftest import Account, LiveServer
 from tests.sdk.routing_helpers import Setup, make_setup, single_queue
+from tests.sdk.server_helpers import own_server
 
 # Nothing listens on port 9 of the loopback: event callbacks stay queued and retried.
 DEAD_URL = "http://127.0.0.1:9/events"
@@ -167,18 +167,9 @@ class TestAccess:
 
 
 @pytest.fixture
-def strict_server(private_database: str) -> Iterator[LiveServer]:
-    settings = Settings(
-        database_url=private_database,
-        account_sid="AC" + "5" * 32,
-        auth_token="strict-secret",
-        scheduler_interval=0,
-        webhook_workers=0,
-    )
-    live, server, thread = start_server(settings, EmulatorClock(frozen=True))
-    yield live
-    server.should_exit = True
-    thread.join(timeout=10)
+def strict_server(tmp_path: Path) -> Iterator[LiveServer]:
+    with own_server(tmp_path, account_sid="AC" + "5" * 32, auth_token="strict-secret") as live:
+        yield live
 
 
 class TestServerWideReset:

@@ -11,37 +11,28 @@ import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from taskrouter_emulator.clock import EmulatorClock
-from taskrouter_emulator.config import Settings
 from taskrouter_emulator.task_queues import service as queue_service
 from taskrouter_emulator.tasks import service as task_service
 from taskrouter_emulator.workers import service as worker_service
 from taskrouter_emulator.workflows import service as workflow_service
-from tests.conftest import Account, LiveServer, fresh_database, start_server
+from tests.conftest import Account, LiveServer
+from tests.sdk.server_helpers import own_server, raw_client, twilio_client
 
 
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with fresh_database(Path(tmp_path_factory.mktemp("strict"))) as url:
-        settings = Settings(
-            database_url=url, scheduler_interval=0, webhook_workers=0, strict_limits=True
-        )
-        live, server, thread = start_server(settings, EmulatorClock(frozen=True))
+    with own_server(Path(tmp_path_factory.mktemp("strict")), strict_limits=True) as live:
         yield live
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
 def twilio(strict_server: LiveServer, account: Account) -> Client:
-    client = Client(account.sid, account.token)
-    client.taskrouter.base_url = strict_server.url
-    return client
+    return twilio_client(strict_server, account)
 
 
 @pytest.fixture
 def raw(strict_server: LiveServer, account: Account) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=strict_server.url, auth=(account.sid, account.token)) as client:
+    with raw_client(strict_server, account) as client:
         yield client
 
 

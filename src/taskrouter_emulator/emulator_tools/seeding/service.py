@@ -43,6 +43,38 @@ from taskrouter_emulator.workspaces import service as workspace_service
 Row = TypeVar("Row", Activity, TaskChannel, TaskQueue, Workflow, Worker)
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """How the loader finds one kind of resource: model, SID prefix, the name it is matched by."""
+
+    key: str
+    label: str
+    model: Any
+    prefix: Prefix
+    name_column: Any
+    display_attribute: str
+
+
+ACTIVITIES = _Kind(
+    "activities", "Activity", Activity, Prefix.ACTIVITY, Activity.friendly_name, "friendly_name"
+)
+TASK_CHANNELS = _Kind(
+    "task_channels", "TaskChannel", TaskChannel, Prefix.TASK_CHANNEL, TaskChannel.unique_name,
+    "unique_name",
+)
+TASK_QUEUES = _Kind(
+    "task_queues", "TaskQueue", TaskQueue, Prefix.TASK_QUEUE, TaskQueue.friendly_name,
+    "friendly_name",
+)
+WORKFLOWS = _Kind(
+    "workflows", "Workflow", Workflow, Prefix.WORKFLOW, Workflow.friendly_name, "friendly_name"
+)
+# Worker names are unique case-insensitively: match on the lower-cased key.
+WORKERS = _Kind(
+    "workers", "Worker", Worker, Prefix.WORKER, Worker.friendly_name_key, "friendly_name"
+)
+
+
 @dataclass
 class SeededWorkspace:
     """A workspace of the seed file: its SID, whether it was created, and its resources by name."""
@@ -218,44 +250,55 @@ class _Loader:
             )
         return found
 
-    def _each(
+    def _ensure(
         self,
         location: Location,
-        key: str,
-        items: list[Any],
-        create: Callable[[Location, Any], tuple[str, str, bool]],
-        names: dict[str, str],
-    ) -> None:
-        for index, spec in enumerate(items):
-            item_location = [*location, key, index]
-            name, sid, created = create(item_location, spec)
-            names[name] = sid
-            if created:
-                self.outcome.created[key] += 1
+        workspace: Workspace,
+        kind: _Kind,
+        *,
+        name: str,
+        sid: str | None,
+        make: Callable[[], Any],
+    ) -> str:
+        """Return the SID of the resource a spec describes, creating it (and counting it) if missing."""
+        self.check_sid(location, sid, kind.prefix)
+        key = name.lower() if kind.model is Worker else name
+        row = self._existing(
+            location, kind.model, workspace, sid=sid, name_column=kind.name_column, name=key,
+            kind=kind.label,
+        )
+        if row is not None:
+            return str(row.sid)
+        with self.at(location):
+            created = make()
+        self.outcome.created[kind.key] += 1
+        return str(created.sid)
+
+    def _known(self, workspace: Workspace, kind: _Kind) -> dict[str, str]:
+        """Return the workspace's existing resources of a kind, name → SID (the oldest wins)."""
+        names: dict[str, str] = {}
+        for row in self.session.scalars(
+            select(kind.model).where(kind.model.workspace_sid == workspace.sid).order_by(kind.model.id)
+        ):
+            names.setdefault(getattr(row, kind.display_attribute), row.sid)
+        return names
 
     def _activities(
         self, location: Location, workspace: Workspace, spec: WorkspaceSeed, seeded: SeededWorkspace
     ) -> None:
-        def create(where: Location, item: Any) -> tuple[str, str, bool]:
-            self.check_sid(where, item.sid, Prefix.ACTIVITY)
-            row = self._existing(
-                where, Activity, workspace, sid=item.sid, name_column=Activity.friendly_name,
-                name=item.friendly_name, kind="Activity",
-            )
-            if row is not None:
-                return item.friendly_name, row.sid, False
-            with self.at(where):
-                row = activity_service.create(
+        seeded.activities = self._known(workspace, ACTIVITIES)
+        for index, item in enumerate(spec.activities):
+
+            def make(item: Any = item) -> Any:
+                return activity_service.create(
                     self.session, clock=self.clock, workspace=workspace,
                     friendly_name=item.friendly_name, available=item.available, sid=item.sid,
                 )
-            return item.friendly_name, row.sid, True
 
-        for activity in self.session.scalars(
-            select(Activity).where(Activity.workspace_sid == workspace.sid).order_by(Activity.id)
-        ):
-            seeded.activities.setdefault(activity.friendly_name, activity.sid)
-        self._each(location, "activities", spec.activities, create, seeded.activities)
+            seeded.activities[item.friendly_name] = self._ensure(
+                [*location, "activities", index], workspace, ACTIVITIES,
+                name=item.friendly_name, sid=item.sid, make=make,
+            )
 
     def _activity_sid(
         self, location: Location, seeded: SeededWorkspace, name_or_sid: str | None
@@ -272,61 +315,46 @@ class _Loader:
     def _channels(
         self, location: Location, workspace: Workspace, spec: WorkspaceSeed, seeded: SeededWorkspace
     ) -> None:
-        def create(where: Location, item: Any) -> tuple[str, str, bool]:
-            self.check_sid(where, item.sid, Prefix.TASK_CHANNEL)
-            row = self._existing(
-                where, TaskChannel, workspace, sid=item.sid, name_column=TaskChannel.unique_name,
-                name=item.unique_name, kind="TaskChannel",
-            )
-            if row is not None:
-                return item.unique_name, row.sid, False
-            with self.at(where):
-                row = channel_service.create(
+        seeded.task_channels = self._known(workspace, TASK_CHANNELS)
+        for index, item in enumerate(spec.task_channels):
+
+            def make(item: Any = item) -> Any:
+                return channel_service.create(
                     self.session, clock=self.clock, workspace=workspace,
                     friendly_name=item.friendly_name or item.unique_name,
                     unique_name=item.unique_name,
                     channel_optimized_routing=item.channel_optimized_routing, sid=item.sid,
                 )
-            return item.unique_name, row.sid, True
 
-        for channel in self.session.scalars(
-            select(TaskChannel).where(TaskChannel.workspace_sid == workspace.sid)
-        ):
-            seeded.task_channels[channel.unique_name] = channel.sid
-        self._each(location, "task_channels", spec.task_channels, create, seeded.task_channels)
+            seeded.task_channels[item.unique_name] = self._ensure(
+                [*location, "task_channels", index], workspace, TASK_CHANNELS,
+                name=item.unique_name, sid=item.sid, make=make,
+            )
 
     def _queues(
         self, location: Location, workspace: Workspace, spec: WorkspaceSeed, seeded: SeededWorkspace
     ) -> None:
-        def create(where: Location, item: Any) -> tuple[str, str, bool]:
-            self.check_sid(where, item.sid, Prefix.TASK_QUEUE)
-            row = self._existing(
-                where, TaskQueue, workspace, sid=item.sid, name_column=TaskQueue.friendly_name,
-                name=item.friendly_name, kind="TaskQueue",
-            )
-            if row is not None:
-                return item.friendly_name, row.sid, False
-            reservation = self._activity_sid(
-                [*where, "reservation_activity"], seeded, item.reservation_activity
-            )
-            assignment = self._activity_sid(
-                [*where, "assignment_activity"], seeded, item.assignment_activity
-            )
-            with self.at(where):
-                row = queue_service.create(
+        seeded.task_queues = self._known(workspace, TASK_QUEUES)
+        for index, item in enumerate(spec.task_queues):
+            where = [*location, "task_queues", index]
+
+            def make(item: Any = item, where: Location = where) -> Any:
+                return queue_service.create(
                     self.session, clock=self.clock, workspace=workspace,
                     friendly_name=item.friendly_name, target_workers=item.target_workers,
                     max_reserved_workers=item.max_reserved_workers, task_order=item.task_order,
-                    reservation_activity_sid=reservation, assignment_activity_sid=assignment,
+                    reservation_activity_sid=self._activity_sid(
+                        [*where, "reservation_activity"], seeded, item.reservation_activity
+                    ),
+                    assignment_activity_sid=self._activity_sid(
+                        [*where, "assignment_activity"], seeded, item.assignment_activity
+                    ),
                     sid=item.sid,
                 )
-            return item.friendly_name, row.sid, True
 
-        for queue in self.session.scalars(
-            select(TaskQueue).where(TaskQueue.workspace_sid == workspace.sid).order_by(TaskQueue.id)
-        ):
-            seeded.task_queues.setdefault(queue.friendly_name, queue.sid)
-        self._each(location, "task_queues", spec.task_queues, create, seeded.task_queues)
+            seeded.task_queues[item.friendly_name] = self._ensure(
+                where, workspace, TASK_QUEUES, name=item.friendly_name, sid=item.sid, make=make
+            )
 
     def _configuration(
         self, location: Location, seeded: SeededWorkspace, configuration: Mapping[str, Any] | str
@@ -371,71 +399,61 @@ class _Loader:
     def _workflows(
         self, location: Location, workspace: Workspace, spec: WorkspaceSeed, seeded: SeededWorkspace
     ) -> None:
-        def create(where: Location, item: Any) -> tuple[str, str, bool]:
-            self.check_sid(where, item.sid, Prefix.WORKFLOW)
-            row = self._existing(
-                where, Workflow, workspace, sid=item.sid, name_column=Workflow.friendly_name,
-                name=item.friendly_name, kind="Workflow",
-            )
-            if row is not None:
-                return item.friendly_name, row.sid, False
-            configuration = self._configuration([*where, "configuration"], seeded, item.configuration)
-            with self.at([*where, "configuration"]):
-                row = workflow_service.create(
-                    self.session, clock=self.clock, workspace=workspace,
-                    friendly_name=item.friendly_name, configuration=configuration,
-                    assignment_callback_url=item.assignment_callback_url,
-                    fallback_assignment_callback_url=item.fallback_assignment_callback_url,
-                    task_reservation_timeout=item.task_reservation_timeout, sid=item.sid,
-                )
-            return item.friendly_name, row.sid, True
+        seeded.workflows = self._known(workspace, WORKFLOWS)
+        for index, item in enumerate(spec.workflows):
+            where = [*location, "workflows", index]
 
-        for workflow in self.session.scalars(
-            select(Workflow).where(Workflow.workspace_sid == workspace.sid).order_by(Workflow.id)
-        ):
-            seeded.workflows.setdefault(workflow.friendly_name, workflow.sid)
-        self._each(location, "workflows", spec.workflows, create, seeded.workflows)
+            def make(item: Any = item, where: Location = where) -> Any:
+                configuration = self._configuration(
+                    [*where, "configuration"], seeded, item.configuration
+                )
+                with self.at([*where, "configuration"]):
+                    return workflow_service.create(
+                        self.session, clock=self.clock, workspace=workspace,
+                        friendly_name=item.friendly_name, configuration=configuration,
+                        assignment_callback_url=item.assignment_callback_url,
+                        fallback_assignment_callback_url=item.fallback_assignment_callback_url,
+                        task_reservation_timeout=item.task_reservation_timeout, sid=item.sid,
+                    )
+
+            seeded.workflows[item.friendly_name] = self._ensure(
+                where, workspace, WORKFLOWS, name=item.friendly_name, sid=item.sid, make=make
+            )
 
     def _workers(
         self, location: Location, workspace: Workspace, spec: WorkspaceSeed, seeded: SeededWorkspace
     ) -> None:
-        def create(where: Location, item: Any) -> tuple[str, str, bool]:
-            self.check_sid(where, item.sid, Prefix.WORKER)
-            row = self._existing(
-                where, Worker, workspace, sid=item.sid, name_column=Worker.friendly_name_key,
-                name=item.friendly_name.lower(), kind="Worker",
-            )
-            if row is not None:
-                return item.friendly_name, row.sid, False
-            attributes = (
-                item.attributes
-                if item.attributes is None or isinstance(item.attributes, str)
-                else json.dumps(item.attributes)
-            )
-            activity = self._activity_sid([*where, "activity"], seeded, item.activity)
-            with self.at(where):
-                row = worker_service.create(
+        seeded.workers = self._known(workspace, WORKERS)
+        for index, item in enumerate(spec.workers):
+            where = [*location, "workers", index]
+
+            def make(item: Any = item, where: Location = where) -> Any:
+                attributes = (
+                    item.attributes
+                    if item.attributes is None or isinstance(item.attributes, str)
+                    else json.dumps(item.attributes)
+                )
+                worker = worker_service.create(
                     self.session, clock=self.clock, workspace=workspace,
                     friendly_name=item.friendly_name, attributes=attributes,
-                    activity_sid=activity, sid=item.sid,
+                    activity_sid=self._activity_sid([*where, "activity"], seeded, item.activity),
+                    sid=item.sid,
                 )
-            for channel_name, setting in item.channels.items():
-                with self.at([*where, "channels", channel_name]):
-                    channel, task_channel = worker_channels.get(
-                        self.session, worker=row, sid_or_name=channel_name
-                    )
-                    worker_channels.update(
-                        self.session, clock=self.clock, workspace=workspace, worker=row,
-                        channel=channel, task_channel=task_channel,
-                        capacity=setting.capacity, available=setting.available,
-                    )
-            return item.friendly_name, row.sid, True
+                for channel_name, setting in item.channels.items():
+                    with self.at([*where, "channels", channel_name]):
+                        channel, task_channel = worker_channels.get(
+                            self.session, worker=worker, sid_or_name=channel_name
+                        )
+                        worker_channels.update(
+                            self.session, clock=self.clock, workspace=workspace, worker=worker,
+                            channel=channel, task_channel=task_channel,
+                            capacity=setting.capacity, available=setting.available,
+                        )
+                return worker
 
-        for worker in self.session.scalars(
-            select(Worker).where(Worker.workspace_sid == workspace.sid).order_by(Worker.id)
-        ):
-            seeded.workers[worker.friendly_name] = worker.sid
-        self._each(location, "workers", spec.workers, create, seeded.workers)
+            seeded.workers[item.friendly_name] = self._ensure(
+                where, workspace, WORKERS, name=item.friendly_name, sid=item.sid, make=make
+            )
 
 
 def apply_seed(session: Session, *, clock: Clock, account_sid: str, seed: SeedFile) -> SeedOutcome:
