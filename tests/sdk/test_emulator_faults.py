@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,20 @@ class TestManagement:
     def test_requires_credentials(self, fault_server: LiveServer) -> None:
         assert httpx.get(f"{fault_server.url}/emulator/faults").status_code == 401
         assert httpx.post(f"{fault_server.url}/emulator/faults", data={"Status": "500"}).status_code == 401
+
+
+class TestConcurrency:
+    def test_a_count_is_spent_exactly_once_under_concurrency(
+        self, raw: httpx.Client, fault_server: LiveServer, account: Account
+    ) -> None:
+        add_fault(raw, Operation="ListWorkspace", Status="503", Count="5")
+
+        def call(_: int) -> int:
+            with raw_client(fault_server, account) as own:
+                return own.get("/v1/Workspaces").status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(call, range(24)))
+        assert statuses.count(503) == 5
+        assert statuses.count(200) == 19
+        assert raw.get("/emulator/faults").json()["faults"][0]["hits"] == 5

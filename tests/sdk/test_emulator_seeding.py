@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,22 @@ class TestServeSeed:
         assert result.returncode == 2
         assert "line 10" in result.stderr
         assert "no TaskQueue named 'Missing'" in result.stderr
+
+
+class TestConcurrency:
+    def test_concurrent_loads_create_everything_once(
+        self, http: httpx.Client, live_server: LiveServer, account: Account
+    ) -> None:
+        def load(_: int) -> int:
+            with httpx.Client(
+                base_url=live_server.url, auth=(account.sid, account.token), timeout=60
+            ) as own:
+                return seed(own, MINIMAL).status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(pool.map(load, range(4)))
+        assert statuses == [200] * 4
+        workspaces = http.get("/v1/Workspaces").json()["workspaces"]
+        assert [w["friendly_name"] for w in workspaces] == ["Mini"]
+        workers = http.get(f"/v1/Workspaces/{workspaces[0]['sid']}/Workers").json()["workers"]
+        assert [w["friendly_name"] for w in workers] == ["Ann"]

@@ -61,6 +61,12 @@ def workspace_sids_of(session: Session, account_sid: str) -> list[str]:
     return list(session.scalars(select(Workspace.sid).where(Workspace.account_sid == account_sid)))
 
 
+def lock_account(session: Session, account_sid: str) -> None:
+    """Serialise whole-account operations (reset, import, seeding) of one account across processes."""
+    # The advisory lock is keyed by any string; an account SID never equals a workspace SID.
+    workspace_lock(session, account_sid)
+
+
 def lock_workspaces(session: Session, sids: Sequence[str]) -> None:
     """Take the routing lock of each workspace (sorted, so two callers never deadlock)."""
     for sid in sorted(sids):

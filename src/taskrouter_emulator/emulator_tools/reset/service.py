@@ -27,6 +27,7 @@ class ResetOutcome:
 
 def reset_account(session: Session, *, account_sid: str) -> ResetOutcome:
     """Delete every workspace of the account with everything in it, its event log, journal and faults."""
+    state.lock_account(session, account_sid)
     sids = state.workspace_sids_of(session, account_sid)
     state.lock_workspaces(session, sids)
     deleted = state.delete_state(session, account_sid=account_sid, workspace_sids=None)
@@ -38,6 +39,7 @@ def reset_account(session: Session, *, account_sid: str) -> ResetOutcome:
 
 def reset_workspace(session: Session, *, account_sid: str, workspace_sid: str) -> ResetOutcome:
     """Delete one workspace of the account with everything in it, its events and its deliveries."""
+    state.lock_account(session, account_sid)
     state.lock_workspaces(session, [workspace_sid])
     deleted = state.delete_state(session, account_sid=account_sid, workspace_sids=[workspace_sid])
     state.forget_rate_windows(session, [workspace_sid])

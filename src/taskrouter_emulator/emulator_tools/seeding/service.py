@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.activities import service as activity_service
@@ -23,6 +24,7 @@ from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.db.locks import workspace_lock
 from taskrouter_emulator.emulator_tools.seeding.document import Location, SeedFile
 from taskrouter_emulator.emulator_tools.seeding.schemas import WorkspaceSeed
+from taskrouter_emulator.emulator_tools.state import lock_account
 from taskrouter_emulator.errors import Conflict, InvalidParameter, TwilioError
 from taskrouter_emulator.models import (
     Activity,
@@ -458,7 +460,14 @@ class _Loader:
 
 def apply_seed(session: Session, *, clock: Clock, account_sid: str, seed: SeedFile) -> SeedOutcome:
     """Create what the seed file describes and the account lacks; return names → SIDs per workspace."""
-    return _Loader(session, clock, seed, account_sid).run()
+    lock_account(session, account_sid)
+    try:
+        return _Loader(session, clock, seed, account_sid).run()
+    except IntegrityError:
+        # Only a concurrent load into another account can get here (fixed SIDs are checked first).
+        raise Conflict(
+            "Seed file: a fixed SID was taken by a concurrent request; load the file again"
+        ) from None
 
 
 def render(outcome: SeedOutcome) -> dict[str, Any]:

@@ -225,6 +225,7 @@ def import_document(
         for name, table in known_tables.items()
     }
     workspace_sids = _check_scope(envelope, rows)
+    state.lock_account(session, account_sid)
 
     if envelope.scope == "account":
         replaced = state.workspace_sids_of(session, account_sid)
