@@ -16,6 +16,8 @@ from taskrouter_emulator.emulator_tools.seeding.schemas import SeedDocument
 from taskrouter_emulator.errors import InvalidParameter
 
 Location = Sequence[str | int]
+# libyaml's parser when PyYAML was built with it (much faster), else the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def describe_location(location: Location) -> str:
@@ -64,9 +66,11 @@ class SeedFile:
 
 def parse_seed(text: str) -> SeedFile:
     """Parse and validate a seed file, or raise a 400 naming the key and line."""
+    loader = _LOADER(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One parse gives both the node tree (with line marks) and the data built from it.
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -75,6 +79,8 @@ def parse_seed(text: str) -> SeedFile:
         ) from None
     except yaml.YAMLError as exc:
         raise InvalidParameter(f"Invalid seed file: {exc}") from None
+    finally:
+        loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict):
