@@ -30,6 +30,8 @@ from statistics_benchmark import fresh_database
 from taskrouter_emulator.app import create_app
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
+from taskrouter_emulator.emulator_tools.faults.middleware import FaultInjection
+from taskrouter_emulator.emulator_tools.limits.middleware import RateLimits
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "contact-centre.yaml"
 
@@ -43,9 +45,16 @@ def _without_sids(node: object) -> object:
     return node
 
 
-def _serve(database_url: str) -> tuple[str, uvicorn.Server, threading.Thread]:
+def _serve(
+    database_url: str, *, tool_middleware: bool = True
+) -> tuple[str, uvicorn.Server, threading.Thread]:
     settings = Settings(database_url=database_url, scheduler_interval=0, webhook_workers=0)
     app = create_app(settings, clock=EmulatorClock(frozen=True))
+    if not tool_middleware:
+        # For the overhead figure: the same app without fault injection and rate limits.
+        app.user_middleware = [
+            m for m in app.user_middleware if m.cls not in (FaultInjection, RateLimits)
+        ]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -122,6 +131,19 @@ def run(database_url: str | None, rounds: int, tasks: int, others: int) -> None:
                 else:
                     account_resets.append(_timed(lambda: http.post("/emulator/reset")))
             reset_only = [_timed(lambda: http.post("/emulator/reset")) for _ in range(rounds)]
+            _seed(http, seed_text)
+            # Interleave the two servers' requests so load changes on the machine hit both alike.
+            plain_base, plain_server, plain_thread = _serve(url, tool_middleware=False)
+            with_tools: list[float] = []
+            without_tools: list[float] = []
+            try:
+                with httpx.Client(base_url=plain_base, auth=account, timeout=60) as plain:
+                    for _ in range(rounds * 5):
+                        with_tools.append(_timed(lambda: http.get("/v1/Workspaces")))
+                        without_tools.append(_timed(lambda: plain.get("/v1/Workspaces")))
+            finally:
+                plain_server.should_exit = True
+                plain_thread.join(timeout=10)
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         print(f"backend {backend}; {others} other accounts each with the example and {tasks} tasks;")
         print(f"measured account: the example (1 workspace, 4 queues, 3 workers) + {tasks} tasks per round")
@@ -132,6 +154,10 @@ def run(database_url: str | None, rounds: int, tasks: int, others: int) -> None:
         print(_summary("baseline GET /v1/Workspaces", baseline))
         ratio = statistics.median(account_resets) / statistics.median(baseline)
         print(f"account reset / baseline request (medians): {ratio:.1f}x")
+        print(_summary("GET /v1/Workspaces, fault + rate middleware", with_tools))
+        print(_summary("GET /v1/Workspaces, same app without them", without_tools))
+        overhead = statistics.median(with_tools) / statistics.median(without_tools)
+        print(f"fault-check overhead on a small request (medians): {overhead:.2f}x")
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -145,6 +145,7 @@ class TestManagement:
         ]
         assert raw.get("/v1/Workspaces").status_code == 200
         assert raw.delete(f"/emulator/faults/{first['id']}").status_code == 404
+        assert raw.delete("/emulator/faults/not-a-number").json()["code"] == 20404
         assert raw.delete("/emulator/faults").status_code == 204
         assert raw.get("/emulator/faults").json()["faults"] == []
         assert raw.post("/v1/Workspaces", data={"FriendlyName": "Ok"}).status_code == 201

@@ -42,7 +42,7 @@ def clear_faults(session: SessionDep, account_sid: AccountDep) -> Response:
 
 
 @router.delete("/{fault_id}", status_code=204)
-def delete_fault(session: SessionDep, account_sid: AccountDep, fault_id: int) -> Response:
-    """Remove one fault."""
+def delete_fault(session: SessionDep, account_sid: AccountDep, fault_id: str) -> Response:
+    """Remove one fault (`fault_id` is the `id` the fault was created with)."""
     service.delete_one(session, account_sid=account_sid, fault_id=fault_id)
     return Response(status_code=204)

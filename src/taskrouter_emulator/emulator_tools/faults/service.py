@@ -112,10 +112,12 @@ def delete_all(session: Session, *, account_sid: str) -> None:
     session.execute(delete(Fault).where(Fault.account_sid == account_sid))
 
 
-def delete_one(session: Session, *, account_sid: str, fault_id: int) -> None:
-    """Remove one fault of the account, or raise 404."""
+def delete_one(session: Session, *, account_sid: str, fault_id: str) -> None:
+    """Remove one fault of the account, or raise 404 (also for an id that is not a number)."""
+    if not (fault_id.isascii() and fault_id.isdigit()) or len(fault_id) > 18:
+        raise ResourceNotFound(f"/emulator/faults/{fault_id}")
     result = session.execute(
-        delete(Fault).where(Fault.account_sid == account_sid, Fault.id == fault_id)
+        delete(Fault).where(Fault.account_sid == account_sid, Fault.id == int(fault_id))
     )
     if not getattr(result, "rowcount", 0):
         raise ResourceNotFound(f"/emulator/faults/{fault_id}")

@@ -15,7 +15,19 @@ from taskrouter_emulator.errors import InvalidParameter
 router = APIRouter(prefix="/emulator", tags=["emulator"])
 
 
-@router.post("/seed")
+@router.post(
+    "/seed",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "A seed file (see examples/contact-centre.yaml)",
+            "content": {
+                "application/yaml": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
 def seed(
     session: SessionDep,
     account_sid: AccountDep,

@@ -36,7 +36,16 @@ def export_snapshot(
     return service.export(session, clock=clock, account_sid=account_sid, workspace_sid=workspace_sid)
 
 
-@router.post("/snapshot")
+@router.post(
+    "/snapshot",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "A document from GET /emulator/snapshot",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def import_snapshot(
     session: SessionDep,
     account_sid: AccountDep,
