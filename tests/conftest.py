@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,26 @@ def http(live_server: LiveServer, account: Account) -> Iterator[httpx.Client]:
         base_url=live_server.url, auth=(account.sid, account.token), timeout=30
     ) as raw:
         yield raw
+
+
+class AccountClock:
+    """The emulated time of the test's account, read and moved through `/emulator/clock`."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def now(self) -> datetime:
+        response = self._http.get("/emulator/clock")
+        assert response.status_code == 200, response.text
+        return datetime.fromisoformat(response.json()["now"].replace("Z", "+00:00"))
+
+    def advance(self, seconds: float) -> datetime:
+        response = self._http.post("/emulator/clock", data={"Advance": str(seconds)})
+        assert response.status_code == 200, response.text
+        return datetime.fromisoformat(response.json()["now"].replace("Z", "+00:00"))
+
+
+@pytest.fixture
+def clock(http: httpx.Client) -> AccountClock:
+    """The test account's clock."""
+    return AccountClock(http)

@@ -14,7 +14,6 @@ from alembic import op
 
 import taskrouter_emulator.db.types
 
-
 revision: str = "f760de8d9bc7"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

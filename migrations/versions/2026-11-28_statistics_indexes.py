@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
-
-import taskrouter_emulator.db.types
-
 
 revision: str = "c33429b1df28"
 down_revision: str | None = "4917f9e5d2e5"

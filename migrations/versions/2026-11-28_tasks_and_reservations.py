@@ -14,7 +14,6 @@ from alembic import op
 
 import taskrouter_emulator.db.types
 
-
 revision: str = "f86dd3d6e93b"
 down_revision: str | None = "f760de8d9bc7"
 branch_labels: str | Sequence[str] | None = None

@@ -14,7 +14,6 @@ from alembic import op
 
 import taskrouter_emulator.db.types
 
-
 revision: str = "4917f9e5d2e5"
 down_revision: str | None = "f86dd3d6e93b"
 branch_labels: str | Sequence[str] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from taskrouter_emulator.config import Settings
@@ -37,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="load a YAML/JSON seed file before serving (repeatable; idempotent)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (PostgreSQL only: SQLite allows one writer process)",
+    )
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     migrate.add_argument("--database-url", default=None)
     snapshot = sub.add_parser("snapshot", help="export or import an account's state as JSON")
@@ -61,24 +68,36 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from taskrouter_emulator.app import create_app
+    from taskrouter_emulator.db.engine import is_sqlite
     from taskrouter_emulator.emulator_tools import cli
 
-    app = create_app(settings)
-    for path in args.seed:
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and is_sqlite(settings.database_url):
+        parser.error(
+            "--workers > 1 needs PostgreSQL: SQLite allows one writer process "
+            "(use --database-url postgresql+psycopg://...)"
+        )
+    if args.seed:
         try:
-            outcome = cli.load_seed_file(
-                app.state.sessionmaker,
-                app.state.clock,
-                path=path,
-                default_account_sid=settings.account_sid,
-            )
+            cli.seed_database(settings, args.seed)
         except cli.ToolError as exc:
             sys.stderr.write(f"taskrouter-emulator: seed file {exc}\n")
             return 2
-        logging.getLogger("taskrouter_emulator").info(
-            "seeded %s into %s: created %s", path, outcome["account_sid"], outcome["created"]
-        )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        return 0
+    # Migrate once here; every worker process builds its app from the same environment.
+    upgrade(settings.database_url)
+    os.environ["TASKROUTER_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "taskrouter_emulator.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        workers=args.workers,
+    )
     return 0
 
 

@@ -5,19 +5,24 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
 from taskrouter_emulator.auth import Authenticator
+from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
-from taskrouter_emulator.db.engine import make_engine
+from taskrouter_emulator.db.engine import REQUEST_THREADS, is_sqlite, make_engine, read_engine
 from taskrouter_emulator.db.migrate import upgrade
-from taskrouter_emulator.db.session import make_sessionmaker
+from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, Listener
+from taskrouter_emulator.db.session import make_sessionmaker, unit_of_work
 from taskrouter_emulator.emulator_tools.faults.middleware import FaultInjection
 from taskrouter_emulator.emulator_tools.faults.router import router as faults_router
 from taskrouter_emulator.emulator_tools.limits.middleware import RateLimits
@@ -41,37 +46,63 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None = None) -> FastAPI:
-    """Build the emulator app for the given settings (migrating the database first unless disabled)."""
+    """Build the emulator app for the given settings (migrating the database first unless disabled).
+
+    `clock` replaces the server's base time source (tests inject a frozen one).
+    """
     settings = settings or Settings()
     if settings.run_migrations:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
-    clock = clock or EmulatorClock(frozen=settings.clock == "frozen")
+    read_factory = make_sessionmaker(read_engine(engine))
+    # `clock` is the base time source (real time unless a test injects one it moves); each account's
+    # time is stored in the database on top of it (clocks.py).
+    clocks = Clocks(clock or EmulatorClock(), default_frozen=settings.clock == "frozen")
+    if settings.auth_token is not None:
+        with unit_of_work(factory) as session:
+            clocks.ensure(session, settings.account_sid)
 
     timers.configure(
         retention_seconds=settings.task_retention_seconds,
         event_retention_days=settings.event_retention_days,
     )
     scheduler = (
-        Scheduler(factory, clock, settings.scheduler_interval)
+        Scheduler(
+            factory,
+            clocks,
+            settings.scheduler_interval,
+            webhook_retention=timedelta(hours=settings.webhook_retention_hours),
+        )
         if settings.scheduler_interval > 0
         else None
     )
-    authenticator = Authenticator(settings, factory, clock)
+    authenticator = Authenticator(settings, factory, clocks)
     dispatcher = (
-        Dispatcher(settings, factory, clock, authenticator)
+        Dispatcher(settings, factory, clocks, authenticator)
         if settings.webhook_workers > 0
         else None
     )
 
+    listener = None
+    if dispatcher is not None:
+        outbox.on_commit(factory, dispatcher.wake)
+        if not is_sqlite(settings.database_url):
+            listener = Listener(settings.database_url, {OUTBOX_CHANNEL: dispatcher.wake})
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The engine's pool holds a connection for each of these threads (db/engine.py).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         if scheduler is not None:
             scheduler.start()
         if dispatcher is not None:
             dispatcher.start()
+        if listener is not None:
+            listener.start()
         yield
+        if listener is not None:
+            listener.stop()
         if dispatcher is not None:
             dispatcher.stop()
         if scheduler is not None:
@@ -89,7 +120,8 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = factory
-    app.state.clock = clock
+    app.state.read_sessionmaker = read_factory
+    app.state.clocks = clocks
     app.state.authenticator = authenticator
     app.state.scheduler = scheduler
     register_error_handlers(app)

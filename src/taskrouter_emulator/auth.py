@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from taskrouter_emulator.clock import Clock
+from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.errors import AuthenticationFailed
@@ -44,10 +44,10 @@ def parse_basic(header: str | None) -> tuple[str, str]:
 class Authenticator:
     """Checks credentials and remembers the token bound to each account."""
 
-    def __init__(self, settings: Settings, factory: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], clocks: Clocks) -> None:
         self._settings = settings
         self._factory = factory
-        self._clock = clock
+        self._clocks = clocks
         self._known: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
@@ -99,10 +99,13 @@ class Authenticator:
                     username=username,
                     account_sid=account_sid,
                     auth_token=password,
-                    date_created=self._clock.now(),
+                    date_created=self._clocks.base.now(),
                 )
                 .on_conflict_do_nothing(index_elements=["username"])
             )
+            # The account's clock starts when the account is first seen (frozen there by default
+            # with TASKROUTER_CLOCK=frozen).
+            self._clocks.ensure(session, account_sid)
             token = session.scalars(
                 select(Account.auth_token).where(Account.username == username)
             ).one()

@@ -1,12 +1,16 @@
 """The one source of time: a clock that runs in real time or is frozen, and can be moved.
 
-Domain code never reads the wall clock; it receives a `Clock` and calls `now()`. The emulator's
-`/emulator/clock` endpoint advances or sets it, which is how tests make timers fire without sleeping.
+Domain code never reads the wall clock; it receives a `Clock` and calls `now()`. Each account has its
+own emulated time, stored in the database (`clocks.py`): frozen at a moment, or the server's base
+clock plus an offset. The base clock is an `EmulatorClock` (real time; tests may inject one that they
+move). The `/emulator/clock` endpoint advances or sets an account's time, which is how tests make
+timers fire without sleeping.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -70,3 +74,47 @@ class EmulatorClock:
     def freeze(self, frozen: bool) -> None:
         """Switch between a frozen clock and one that runs in real time from the current moment."""
         self.set(self.now(), frozen=frozen)
+
+
+class AccountTime:
+    """One account's emulated time as read from its stored clock (frozen, or real time + offset)."""
+
+    def __init__(self, base: Clock, *, frozen_at: datetime | None, offset: timedelta) -> None:
+        self._base = base
+        self.frozen_at = frozen_at
+        self.offset = offset
+
+    @property
+    def frozen(self) -> bool:
+        """Tell whether time only moves when asked to."""
+        return self.frozen_at is not None
+
+    def now(self) -> datetime:
+        """Return the account's current emulated time."""
+        if self.frozen_at is not None:
+            return self.frozen_at
+        return self._base.now() + self.offset
+
+
+class LazyClock:
+    """A clock that reads its account's stored time on the first `now()` and then keeps it."""
+
+    def __init__(self, load: Callable[[], AccountTime]) -> None:
+        self._load = load
+        self._time: AccountTime | None = None
+
+    @property
+    def time(self) -> AccountTime:
+        """The loaded account time."""
+        if self._time is None:
+            self._time = self._load()
+        return self._time
+
+    @property
+    def frozen(self) -> bool:
+        """Tell whether the account's time only moves when asked to."""
+        return self.time.frozen
+
+    def now(self) -> datetime:
+        """Return the account's current emulated time."""
+        return self.time.now()

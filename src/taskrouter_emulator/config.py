@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     event_callback_timeout: float = Field(default=15.0, gt=0)
     webhook_max_attempts: int = Field(default=5, ge=1)
     webhook_retry_delay: float = Field(default=1.0, ge=0)
-    # Parallel deliveries; 0 disables sending (deliveries stay queued in the journal).
-    webhook_workers: int = Field(default=8, ge=0)
+    # Concurrent outbound requests (coroutines); 0 disables sending (deliveries stay queued).
+    webhook_workers: int = Field(default=256, ge=0)
+    # Hours a finished delivery (delivered, failed, applied, ...) stays in the journal.
+    webhook_retention_hours: float = Field(default=24.0, gt=0)
     # Enforce Twilio's costlier limits too: tasks per workspace and request rates (emulator_tools.limits).
     strict_limits: bool = False

@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.pagination import PageRequest, page_request
 from taskrouter_emulator.api.urls import public_base_url
-from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.clock import LazyClock
+from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.locks import workspace_lock
+from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.models import Workspace
 from taskrouter_emulator.routing.context import RoutingContext
-from taskrouter_emulator.scheduler import timers
+from taskrouter_emulator.scheduler import due_times, timers
 from taskrouter_emulator.workspaces import service as workspace_service
 
 
@@ -25,15 +27,23 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_clock(request: Request) -> EmulatorClock:
-    """Return the app's clock."""
-    clock: EmulatorClock = request.app.state.clock
-    return clock
+def get_clocks(request: Request) -> Clocks:
+    """Return the registry of account clocks."""
+    clocks: Clocks = request.app.state.clocks
+    return clocks
+
+
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """Open the request's session; commit before the response is sent, roll back on error."""
-    with request.app.state.sessionmaker() as session:
+    """Open the request's session; commit before the response is sent, roll back on error.
+
+    GET requests get a read-only view that takes no write lock, so reads never wait for writers.
+    """
+    state = request.app.state
+    factory = state.read_sessionmaker if request.method in READ_METHODS else state.sessionmaker
+    with factory() as session:
         try:
             yield session
             session.commit()
@@ -56,11 +66,19 @@ def get_base_url(request: Request) -> str:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ClockDep = Annotated[EmulatorClock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 AccountDep = Annotated[str, Depends(get_account_sid)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
 PageDep = Annotated[PageRequest, Depends(page_request)]
+ClocksDep = Annotated[Clocks, Depends(get_clocks)]
+
+
+def get_clock(session: SessionDep, account_sid: AccountDep, clocks: ClocksDep) -> LazyClock:
+    """Return the caller's account time, read from the database the first time it is needed."""
+    return LazyClock(lambda: clocks.time_of(session, account_sid))
+
+
+ClockDep = Annotated[LazyClock, Depends(get_clock)]
 
 
 def get_workspace(
@@ -72,14 +90,25 @@ def get_workspace(
 ) -> Workspace:
     """Resolve `{workspace_sid}` to a workspace of the caller's account, ready for this request.
 
-    Writes take the workspace's lock (Postgres; SQLite serialises writers anyway) so concurrent
-    requests leave one consistent outcome, and overdue timers of the workspace fire first, so no
-    response shows, say, a pending reservation whose timeout has passed.
+    Writes take the workspace's lock first (Postgres; SQLite serialises writers anyway) so concurrent
+    requests leave one consistent outcome. Overdue timers of the workspace fire before anything else,
+    so no response shows, say, a pending reservation whose timeout has passed; whether anything is
+    overdue is read from the workspace row itself (`next_due_at`), so this costs no extra query.
     """
+    if request.method in READ_METHODS:
+        workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+        if not due_times.is_due(workspace, clock):
+            return workspace
+        # Fire in a short write transaction of its own, then read from a fresh snapshot.
+        session.rollback()
+        with unit_of_work(request.app.state.sessionmaker) as writer:
+            fresh = workspace_service.get(writer, account_sid=account_sid, sid=workspace_sid)
+            timers.fire_due(writer, clock=clock, workspace=fresh)
+        return workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+    workspace_lock(session, workspace_sid)
     workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
-    if request.method != "GET":
-        workspace_lock(session, workspace.sid)
-    timers.fire_due(session, clock=clock, workspace=workspace)
+    if due_times.is_due(workspace, clock):
+        timers.fire_due(session, clock=clock, workspace=workspace)
     return workspace
 
 

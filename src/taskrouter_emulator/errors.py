@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -84,6 +86,17 @@ class PageSizeTooLarge(TwilioError):
     code = 20007
 
 
+class ServiceUnavailable(TwilioError):
+    """The emulator cannot serve the request now: saturated or its database is down (503/20503)."""
+
+    status = 503
+    code = 20503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": "1"}
+
+
 class AbsolutePagingNotAllowed(TwilioError):
     """`Page` greater than zero without a `PageToken` (400/40153)."""
 
@@ -126,6 +139,17 @@ _GENERIC_CODES = {
 }
 
 
+def _is_unavailable(exc: DBAPIError) -> bool:
+    """Tell whether a driver error means the database cannot be reached or is busy, not a bug."""
+    if "database is locked" in str(exc.orig).lower():
+        return True
+    # psycopg raises OperationalError for lost connections, refused connections and shutdowns.
+    driver_error = type(exc.orig)
+    return driver_error.__module__.startswith("psycopg") and any(
+        klass.__name__ == "OperationalError" for klass in driver_error.__mro__
+    )
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Render every exception the app can raise as Twilio error JSON."""
 
@@ -147,6 +171,19 @@ def register_error_handlers(app: FastAPI) -> None:
             )
         code = _GENERIC_CODES.get(exc.status_code, 20500 if exc.status_code >= 500 else 20001)
         return _response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        logger.warning("no database connection for %s %s: %s", request.method, request.url.path, exc)
+        return _response(503, 20503, "The emulator is saturated: no database connection was free")
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated or _is_unavailable(exc):
+            logger.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc.orig)
+            return _response(503, 20503, "The emulator's database is unavailable")
+        logger.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _response(500, 20500, "Internal Server Error")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

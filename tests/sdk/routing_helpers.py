@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 from twilio.rest import Client
+
+from tests.conftest import AccountClock
 
 
 @dataclass
@@ -60,8 +63,16 @@ class Setup:
         body: dict[str, Any] = response.json()
         return body
 
+    def now(self) -> datetime:
+        return account_now(self.http)
+
     def events(self, **filters: Any) -> list[Any]:
         return list(reversed(self.api.events.list(minutes=43200, **filters)))
+
+
+def account_now(http: httpx.Client) -> datetime:
+    """The emulated time of the account `http` authenticates as."""
+    return AccountClock(http).now()
 
 
 def make_setup(client: Client, http: httpx.Client, **workspace_params: Any) -> Setup:

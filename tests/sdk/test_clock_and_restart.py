@@ -30,27 +30,86 @@ def _port() -> int:
 @pytest.fixture
 def private_server(private_database: str) -> Iterator[str]:
     live, server, thread = start_server(
-        Settings(database_url=private_database, scheduler_interval=0.05), EmulatorClock(frozen=True)
+        Settings(database_url=private_database, scheduler_interval=0.05, clock="frozen"),
+        EmulatorClock(frozen=True),
     )
     yield live.url
     server.should_exit = True
     thread.join(timeout=10)
 
 
+AUTH = ("AC" + "c" * 32, "clock-token")
+OTHER = ("AC" + "d" * 32, "other-token")
+
+
 class TestClockEndpoint:
     def test_read_advance_set_and_mode(self, private_server: str) -> None:
-        start = httpx.get(f"{private_server}/emulator/clock").json()
+        start = httpx.get(f"{private_server}/emulator/clock", auth=AUTH).json()
         assert start["frozen"] is True
-        moved = httpx.post(f"{private_server}/emulator/clock", data={"Advance": "90"}).json()
+        assert start["account_sid"] == AUTH[0]
+        moved = httpx.post(
+            f"{private_server}/emulator/clock", data={"Advance": "90"}, auth=AUTH
+        ).json()
         assert moved["epoch_ms"] - start["epoch_ms"] == 90_000
         target = datetime.fromisoformat(moved["now"].replace("Z", "+00:00")) + timedelta(days=1)
         set_to = httpx.post(
-            f"{private_server}/emulator/clock", data={"Set": target.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            f"{private_server}/emulator/clock",
+            data={"Set": target.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            auth=AUTH,
         ).json()
         assert set_to["now"].startswith(target.strftime("%Y-%m-%dT%H:%M:%S"))
-        real = httpx.post(f"{private_server}/emulator/clock", data={"Mode": "real"}).json()
+        real = httpx.post(
+            f"{private_server}/emulator/clock", data={"Mode": "real"}, auth=AUTH
+        ).json()
         assert real["frozen"] is False
-        assert httpx.get(f"{private_server}/emulator/health").json()["clock"]["frozen"] is False
+        assert httpx.get(f"{private_server}/emulator/health").json()["clock"]["default_mode"] == (
+            "frozen"
+        )
+
+    def test_each_account_has_its_own_time_and_timers(self, private_server: str) -> None:
+        pending: dict[str, tuple[str, str]] = {}
+        for auth in (AUTH, OTHER):
+            base = f"{private_server}/v1/Workspaces"
+            ws = httpx.post(base, data={"FriendlyName": "W", "Template": "FIFO"}, auth=auth).json()
+            activities = httpx.get(f"{base}/{ws['sid']}/Activities", auth=auth).json()
+            available = next(
+                a["sid"] for a in activities["activities"] if a["friendly_name"] == "Available"
+            )
+            httpx.post(
+                f"{base}/{ws['sid']}/Workers",
+                data={"FriendlyName": "Wendy", "ActivitySid": available},
+                auth=auth,
+            )
+            task = httpx.post(f"{base}/{ws['sid']}/Tasks", data={}, auth=auth).json()
+            pending[auth[0]] = (ws["sid"], task["sid"])
+        before = httpx.get(f"{private_server}/emulator/clock", auth=OTHER).json()
+        assert (
+            httpx.post(
+                f"{private_server}/emulator/clock", data={"Advance": "121"}, auth=AUTH
+            ).status_code
+            == 200
+        )
+        assert httpx.get(f"{private_server}/emulator/clock", auth=OTHER).json() == before
+
+        def status(auth: tuple[str, str]) -> str:
+            ws_sid, task_sid = pending[auth[0]]
+            reservations = httpx.get(
+                f"{private_server}/v1/Workspaces/{ws_sid}/Tasks/{task_sid}/Reservations",
+                auth=auth,
+            ).json()["reservations"]
+            return str(reservations[0]["reservation_status"])
+
+        assert status(AUTH) == "timeout"
+        assert status(OTHER) == "pending"
+
+    @pytest.mark.parametrize("method", ["GET", "POST"])
+    def test_credentials_are_required(self, private_server: str, method: str) -> None:
+        response = httpx.request(
+            method,
+            f"{private_server}/emulator/clock",
+            data={"Advance": "1"} if method == "POST" else None,
+        )
+        assert (response.status_code, response.json()["code"]) == (401, 20003)
 
     @pytest.mark.parametrize(
         "data",
@@ -60,11 +119,21 @@ class TestClockEndpoint:
             {"Mode": "sideways"},
             {"Set": "yesterday"},
             {"Set": "2000-01-01T00:00:00Z"},
+            {"Set": "9999-12-31T23:59:59Z"},
+            {"Advance": "NaN"},
+            {"Advance": "inf"},
+            {"Advance": "1e309"},
+            {"Advance": "1e12"},
+            {"Advance": "60", "Set": "2999-12-31T23:59:30Z"},
+            {"Advance": "60", "Mode": "sideways"},
         ],
     )
     def test_bad_requests(self, private_server: str, data: dict[str, str]) -> None:
-        response = httpx.post(f"{private_server}/emulator/clock", data=data)
+        before = httpx.get(f"{private_server}/emulator/clock", auth=AUTH).json()
+        response = httpx.post(f"{private_server}/emulator/clock", data=data, auth=AUTH)
         assert (response.status_code, response.json()["code"]) == (400, 20001)
+        # Refused means nothing changed.
+        assert httpx.get(f"{private_server}/emulator/clock", auth=AUTH).json() == before
 
     def test_strict_mode_requires_credentials(self, private_database: str) -> None:
         sid, token = f"AC{uuid.uuid4().hex}", "secret"
@@ -152,7 +221,10 @@ class TestRestart:
                 httpx.get(reservations, auth=auth).json()["reservations"][0]["reservation_status"]
                 == "pending"
             )
-            assert httpx.post(f"{base}/emulator/clock", data={"Advance": "121"}).status_code == 200
+            assert (
+                httpx.post(f"{base}/emulator/clock", data={"Advance": "121"}, auth=auth).status_code
+                == 200
+            )
             [reservation] = httpx.get(reservations, auth=auth).json()["reservations"]
             assert reservation["reservation_status"] == "timeout"
             fetched = httpx.get(

@@ -14,7 +14,7 @@ import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from tests.conftest import LiveServer
+from tests.conftest import AccountClock, LiveServer
 
 CREATION_EVENTS = Counter(
     {"workspace.created": 1, "activity.created": 3, "task-channel.created": 5}
@@ -224,12 +224,12 @@ class TestFilters:
 
 class TestWindow:
     def test_default_window_is_fifteen_minutes(
-        self, client: Client, workspace, live_server: LiveServer
+        self, client: Client, workspace, live_server: LiveServer, clock: AccountClock
     ) -> None:  # type: ignore[no-untyped-def]
         events = _events(client, workspace.sid)
-        live_server.clock.advance(14 * 60)
+        clock.advance(14 * 60)
         assert len(events.list()) == 9
-        live_server.clock.advance(2 * 60)
+        clock.advance(2 * 60)
         assert events.list() == []
         assert len(events.list(minutes=17)) == 9
         assert events.list(minutes=15) == []
@@ -239,12 +239,12 @@ class TestWindow:
         # A look-back beyond the retention period is simply the whole retention period.
         assert len(events.list(minutes=10_000_000)) == 10
 
-    def test_start_and_end_date(self, client: Client, workspace, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    def test_start_and_end_date(self, client: Client, workspace, live_server: LiveServer, clock: AccountClock) -> None:  # type: ignore[no-untyped-def]
         events = _events(client, workspace.sid)
-        created_at = live_server.clock.now()
-        live_server.clock.advance(60 * 60)
+        created_at = clock.now()
+        clock.advance(60 * 60)
         client.taskrouter.v1.workspaces(workspace.sid).update(friendly_name="An hour later")
-        updated_at = live_server.clock.now()
+        updated_at = clock.now()
         minute = timedelta(minutes=1)
 
         around_creation = events.list(start_date=created_at - minute, end_date=created_at + minute)
@@ -269,9 +269,9 @@ class TestWindow:
         ] == ["workspace.updated"]
 
     def test_start_date_within_retention_is_accepted(
-        self, client: Client, workspace, live_server: LiveServer
+        self, client: Client, workspace, live_server: LiveServer, clock: AccountClock
     ) -> None:  # type: ignore[no-untyped-def]
-        start = live_server.clock.now() - timedelta(days=29, hours=23)
+        start = clock.now() - timedelta(days=29, hours=23)
         assert len(_events(client, workspace.sid).list(start_date=start)) == 9
 
 
@@ -308,8 +308,8 @@ class TestPaging:
 
 
 class TestErrors:
-    def test_minutes_with_dates(self, client: Client, workspace, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
-        now = live_server.clock.now()
+    def test_minutes_with_dates(self, client: Client, workspace, live_server: LiveServer, clock: AccountClock) -> None:  # type: ignore[no-untyped-def]
+        now = clock.now()
         events = _events(client, workspace.sid)
         for window in ({"start_date": now}, {"end_date": now}):
             with pytest.raises(TwilioException) as excinfo:
@@ -317,9 +317,9 @@ class TestErrors:
             assert _list_error(excinfo)[:2] == (400, 20001)
 
     def test_start_date_older_than_retention(
-        self, client: Client, workspace, http: httpx.Client, live_server: LiveServer
+        self, client: Client, workspace, http: httpx.Client, live_server: LiveServer, clock: AccountClock
     ) -> None:  # type: ignore[no-untyped-def]
-        old = live_server.clock.now() - timedelta(days=31)
+        old = clock.now() - timedelta(days=31)
         with pytest.raises(TwilioException) as excinfo:
             _events(client, workspace.sid).list(start_date=old)
         status, code, message = _list_error(excinfo)
@@ -332,8 +332,8 @@ class TestErrors:
         )
         assert _error(response) == (400, 14241)
 
-    def test_start_after_end(self, client: Client, workspace, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
-        now = live_server.clock.now()
+    def test_start_after_end(self, client: Client, workspace, live_server: LiveServer, clock: AccountClock) -> None:  # type: ignore[no-untyped-def]
+        now = clock.now()
         with pytest.raises(TwilioException) as excinfo:
             _events(client, workspace.sid).list(start_date=now, end_date=now - timedelta(hours=1))
         assert _list_error(excinfo)[:2] == (400, 20001)

@@ -537,7 +537,7 @@ class TestQueueBehaviour:
         setup.advance(5)
         from datetime import timedelta
 
-        earlier = live_server.clock.now() - timedelta(hours=1)
+        earlier = setup.now() - timedelta(hours=1)
         backdated = setup.task({"n": 2}, virtual_start_time=earlier)
         worker = setup.worker("Alice")
         assert setup.pending_for(worker.sid)[0].task_sid == backdated.sid

@@ -32,7 +32,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.conftest import Account, LiveServer
-from tests.sdk.routing_helpers import Setup, make_setup, single_queue
+from tests.sdk.routing_helpers import Setup, account_now, make_setup, single_queue
 
 STATUSES = ("pending", "reserved", "assigned", "wrapping", "completed", "canceled")
 RESERVATION_KEYS = (
@@ -204,7 +204,7 @@ def scenario(live_server: LiveServer) -> Any:
         base_url=live_server.url, auth=(account.sid, account.token), timeout=30
     ) as http:
         # Start on a whole second so whole-second StartDate/EndDate values fall exactly on the timeline.
-        aligned = whole(live_server.clock.now()) + timedelta(seconds=1)
+        aligned = whole(account_now(http)) + timedelta(seconds=1)
         assert http.post("/emulator/clock", data={"Set": iso(aligned)}).status_code == 200
         setup = make_setup(client, http)
         everyone, workflow = single_queue(setup)
@@ -216,7 +216,7 @@ def scenario(live_server: LiveServer) -> Any:
             "Carl": setup.worker("Carl", activity="Offline").sid,
         }
         setup.api.workers(workers["Alice"]).worker_channels("default").update(capacity=6)
-        t0 = live_server.clock.now()
+        t0 = setup.now()
         assert t0 == aligned
         elapsed = 0
 
@@ -309,13 +309,13 @@ class TestScenario:
     """Every test reads the statistics at T+150 (none of them moves the clock)."""
 
     def test_clock_is_at_the_checkpoint(self, scenario: Scenario, live_server: LiveServer) -> None:
-        assert live_server.clock.now() - scenario.t0 == timedelta(seconds=150)
+        assert account_now(scenario.http) - scenario.t0 == timedelta(seconds=150)
 
     def test_workspace_statistics(
         self, scenario: Scenario, client: Client, live_server: LiveServer
     ) -> None:
         api = scenario.setup.api
-        now = live_server.clock.now()
+        now = account_now(scenario.http)
         stats = api.statistics().fetch()
         assert stats.account_sid == scenario.setup.ws.account_sid
         assert stats.workspace_sid == scenario.setup.ws.sid
@@ -933,7 +933,7 @@ class TestErrors:
     def test_window_parameters(
         self, http: httpx.Client, live_server: LiveServer, base: str, path: str
     ) -> None:
-        now = live_server.clock.now()
+        now = account_now(http)
         assert _error(
             http.get(
                 base + path, params={"Minutes": 30, "StartDate": iso(now - timedelta(minutes=5))}
@@ -972,16 +972,16 @@ class TestErrors:
         ) == (400, 20001)
 
     def test_start_date_too_old_through_the_helper_library(
-        self, client: Client, live_server: LiveServer, base: str
+        self, client: Client, http: httpx.Client, base: str
     ) -> None:
         api = client.taskrouter.v1.workspaces(base.rsplit("/", 1)[1])
         with pytest.raises(TwilioRestException) as excinfo:
             api.cumulative_statistics().fetch(
-                start_date=live_server.clock.now() - timedelta(days=31)
+                start_date=account_now(http) - timedelta(days=31)
             )
         assert (excinfo.value.status, excinfo.value.code) == (400, 14241)
         with pytest.raises(TwilioRestException) as excinfo:
-            api.statistics().fetch(minutes=5, start_date=live_server.clock.now())
+            api.statistics().fetch(minutes=5, start_date=account_now(http))
         assert (excinfo.value.status, excinfo.value.code) == (400, 20001)
 
     def test_bulk_validation(self, http: httpx.Client, base: str) -> None:

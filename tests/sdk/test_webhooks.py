@@ -269,6 +269,38 @@ class TestEventCallbacks:
         )
         assert "WorkerTimeInPreviousActivityMs" in activity
 
+    def test_hanging_receivers_hold_back_only_their_own_workspaces(
+        self, private_database: str, receiver: Receiver
+    ) -> None:
+        # Receivers that hang for the whole (long) time-out, more of them than the old sender had
+        # threads (8): a healthy workspace's events must still flow at once.
+        settings = Settings(database_url=private_database, event_callback_timeout=60)
+        live, server, thread = start_server(settings, EmulatorClock(frozen=True))
+        gate = threading.Event()
+        receiver.script = lambda r: Reply(gate=gate) if r.path == "/hang" else Reply()
+        try:
+            client = Client("AC" + "e" * 32, "token")
+            client.taskrouter.base_url = live.url
+            for n in range(20):
+                client.taskrouter.v1.workspaces.create(
+                    friendly_name=f"Stuck {n}", event_callback_url=receiver.url("/hang")
+                )
+            eventually(lambda: len(receiver.received("/hang")) == 20)
+            healthy = client.taskrouter.v1.workspaces.create(
+                friendly_name="Healthy", event_callback_url=receiver.url("/ok")
+            )
+            client.taskrouter.v1.workspaces(healthy.sid).workers.create(friendly_name="Hal")
+            eventually(
+                lambda: "worker.created" in [r.params["EventType"] for r in receiver.received("/ok")]
+            )
+            # Every stuck stream is still waiting on its first event, sent once.
+            assert len(receiver.received("/hang")) == 20
+        finally:
+            gate.set()
+            server.should_exit = True
+            thread.join(timeout=10)
+        assert not live.server_errors()
+
     def test_events_filter(self, client: Client, receiver: Receiver) -> None:
         ws = client.taskrouter.v1.workspaces.create(
             friendly_name="Filtered",

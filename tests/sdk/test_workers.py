@@ -11,7 +11,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.conftest import LiveServer
+from tests.conftest import AccountClock, LiveServer
 
 WORKER_FIELDS = {
     "account_sid",
@@ -93,7 +93,7 @@ def _events(http: httpx.Client, workspace: Any, event_type: str) -> list[dict[st
 
 class TestCrud:
     def test_create_defaults(
-        self, client: Client, workspace: Any, http: httpx.Client, live_server: LiveServer
+        self, client: Client, workspace: Any, http: httpx.Client, live_server: LiveServer, clock: AccountClock
     ) -> None:
         worker = _workers(client, workspace).create(friendly_name="Alice")
         assert worker.sid.startswith("WK")
@@ -104,7 +104,7 @@ class TestCrud:
         assert worker.activity_sid == workspace.default_activity_sid
         assert worker.activity_name == "Offline"
         assert worker.available is False
-        assert worker.date_created == live_server.clock.now().replace(microsecond=0)
+        assert worker.date_created == clock.now().replace(microsecond=0)
         assert worker.date_status_changed == worker.date_created == worker.date_updated
         base = f"{live_server.url}/v1/Workspaces/{workspace.sid}"
         assert worker.url == f"{base}/Workers/{worker.sid}"
@@ -211,23 +211,23 @@ class TestActivityChanges:
         workspace: Any,
         activity: dict[str, str],
         http: httpx.Client,
-        live_server: LiveServer,
+        live_server: LiveServer, clock: AccountClock,
     ) -> None:
         workers = _workers(client, workspace)
         worker = workers.create(friendly_name="Alice")
-        live_server.clock.advance(90.5)
+        clock.advance(90.5)
         moved = workers(worker.sid).update(activity_sid=activity["Available"])
         assert moved.activity_sid == activity["Available"]
         assert moved.activity_name == "Available"
         assert moved.available is True
-        assert moved.date_status_changed == live_server.clock.now().replace(microsecond=0)
+        assert moved.date_status_changed == clock.now().replace(microsecond=0)
         assert moved.date_status_changed - worker.date_status_changed >= timedelta(seconds=90)
         assert moved.date_updated == moved.date_status_changed
         assert moved.date_created == worker.date_created
         assert workers(worker.sid).fetch().available is True
 
         # The same activity again changes nothing.
-        live_server.clock.advance(10)
+        clock.advance(10)
         again = http.post(
             f"/v1/Workspaces/{workspace.sid}/Workers/{worker.sid}",
             data={"ActivitySid": activity["Available"]},
@@ -606,17 +606,17 @@ class TestList:
         assert _names(workers.list(task_queue_name="Nope")) == []
 
     def test_ordering(
-        self, client: Client, workspace: Any, activity: dict[str, str], live_server: LiveServer
+        self, client: Client, workspace: Any, activity: dict[str, str], live_server: LiveServer, clock: AccountClock
     ) -> None:
         workers = _workers(client, workspace)
         first = workers.create(friendly_name="First")
-        live_server.clock.advance(1)
+        clock.advance(1)
         second = workers.create(friendly_name="Second")
-        live_server.clock.advance(1)
+        clock.advance(1)
         workers.create(friendly_name="Third")
-        live_server.clock.advance(1)
+        clock.advance(1)
         workers(first.sid).update(activity_sid=activity["Available"])
-        live_server.clock.advance(1)
+        clock.advance(1)
         workers(second.sid).update(activity_sid=activity["Available"])
         assert _names(workers.list(ordering="DateCreated:asc")) == ["First", "Second", "Third"]
         assert _names(workers.list(ordering="DateCreated:desc")) == ["Third", "Second", "First"]
@@ -711,11 +711,11 @@ class TestWorkerChannels:
         assert _error(excinfo) == (404, 20404)
 
     def test_update(
-        self, client: Client, workspace: Any, http: httpx.Client, live_server: LiveServer
+        self, client: Client, workspace: Any, http: httpx.Client, live_server: LiveServer, clock: AccountClock
     ) -> None:
         worker = _workers(client, workspace).create(friendly_name="Cap")
         channels = _workers(client, workspace)(worker.sid).worker_channels
-        live_server.clock.advance(5)
+        clock.advance(5)
         updated = channels("chat").update(capacity=3)
         assert updated.configured_capacity == 3
         assert updated.available_capacity_percentage == 100

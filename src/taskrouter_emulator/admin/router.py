@@ -1,21 +1,29 @@
-"""Emulator-only endpoints outside /v1: health and the virtual clock."""
+"""Emulator-only endpoints outside /v1: health, each account's virtual clock, the webhook journal."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator import __version__
 from taskrouter_emulator.api.forms import TwilioDateTime, TwilioParams, params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
 from taskrouter_emulator.callbacks import journal
-from taskrouter_emulator.deps import AccountDep, BaseUrlDep, PageDep, SessionDep
+from taskrouter_emulator.clocks import Clocks
+from taskrouter_emulator.db.session import unit_of_work
+from taskrouter_emulator.deps import AccountDep, BaseUrlDep, ClocksDep, PageDep, SessionDep
 from taskrouter_emulator.errors import InvalidParameter
-from taskrouter_emulator.scheduler.runner import fire_once, run_until
+from taskrouter_emulator.scheduler.runner import fire_account, run_until
 
 router = APIRouter(prefix="/emulator")
+# Bounds on moving the clock: far enough for any test, and far from datetime's year 9999 limit so
+# that due times computed from the clock (task TTLs up to 2 years, event windows) never overflow.
+MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600
+LATEST_MOMENT = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 class ClockChange(TwilioParams):
@@ -24,66 +32,83 @@ class ClockChange(TwilioParams):
     mode: str | None = None
 
 
-def _clock_state(request: Request) -> dict[str, Any]:
-    clock = request.app.state.clock
-    now: datetime = clock.now()
-    return {
-        "now": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "epoch_ms": int(now.timestamp() * 1000),
-        "frozen": clock.frozen,
-    }
+def _render_time(now: datetime) -> dict[str, Any]:
+    return {"now": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "epoch_ms": int(now.timestamp() * 1000)}
 
 
-def _authorise(request: Request) -> None:
-    # The clock is global to the process; in strict mode only the configured account may move it.
-    if request.app.state.settings.auth_token is not None:
-        request.app.state.authenticator.account_for(request.headers.get("authorization"))
+def _clock_state(factory: sessionmaker[Session], clocks: Clocks, account_sid: str) -> dict[str, Any]:
+    with unit_of_work(factory) as session:
+        time = clocks.time_of(session, account_sid)
+    return {**_render_time(time.now()), "frozen": time.frozen, "account_sid": account_sid}
 
 
 @router.get("/health")
 def health(request: Request) -> dict[str, Any]:
-    """Report the version, the database backend and the emulated time (no authentication)."""
+    """Report the version, the database backend and the server's base time (no authentication)."""
     scheduler = getattr(request.app.state, "scheduler", None)
+    clocks: Clocks = request.app.state.clocks
     return {
         "status": "ok",
         "version": __version__,
         "database": request.app.state.engine.dialect.name,
-        "clock": _clock_state(request),
+        "clock": {
+            **_render_time(clocks.base.now()),
+            "default_mode": "frozen" if clocks.default_frozen else "real",
+        },
         "scheduler_last_tick": scheduler.last_tick if scheduler else None,
     }
 
 
 @router.get("/clock")
-def read_clock(request: Request) -> dict[str, Any]:
-    """Return the emulated time and whether the clock is frozen."""
-    _authorise(request)
-    return _clock_state(request)
+def read_clock(request: Request, account_sid: AccountDep, clocks: ClocksDep) -> dict[str, Any]:
+    """Return the caller's account time and whether its clock is frozen."""
+    return _clock_state(request.app.state.sessionmaker, clocks, account_sid)
 
 
 @router.post("/clock")
 def change_clock(
-    request: Request, change: Annotated[ClockChange, Depends(params(ClockChange))]
+    request: Request,
+    account_sid: AccountDep,
+    clocks: ClocksDep,
+    change: Annotated[ClockChange, Depends(params(ClockChange))],
 ) -> dict[str, Any]:
-    """Freeze/unfreeze (`Mode`), set (`Set`) or advance (`Advance`, seconds) the clock, firing due timers in order."""
-    _authorise(request)
-    clock = request.app.state.clock
-    factory = request.app.state.sessionmaker
-    if change.mode is not None:
-        if change.mode not in ("frozen", "real"):
-            raise InvalidParameter("Mode must be 'frozen' or 'real'")
-        clock.freeze(change.mode == "frozen")
+    """Freeze/unfreeze (`Mode`), set (`Set`) or advance (`Advance`, seconds) the caller's account
+    time, firing the account's due timers in order. Other accounts are not affected."""
+    # No request session here: each step below is its own short transaction (SQLite has one writer).
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    with unit_of_work(factory) as session:
+        now = clocks.time_of(session, account_sid).now()
+    # Validate everything before changing anything: a refused request leaves time and timers alone.
+    if change.mode is not None and change.mode not in ("frozen", "real"):
+        raise InvalidParameter("Mode must be 'frozen' or 'real'")
+    if change.advance is not None:
+        if not math.isfinite(change.advance) or change.advance < 0:
+            raise InvalidParameter("Advance must be a finite, non-negative number of seconds")
+        if change.advance > MAX_ADVANCE_SECONDS:
+            raise InvalidParameter(
+                f"Advance must not exceed {MAX_ADVANCE_SECONDS} seconds (100 years)"
+            )
     if change.set is not None:
-        if change.set < clock.now():
+        if change.set < now:
             # Moving backwards would make stored due times meaningless; only forward moves fire timers.
             raise InvalidParameter("Set cannot move the clock backwards")
-        run_until(factory, clock, target_seconds=(change.set - clock.now()).total_seconds())
+        if change.set >= LATEST_MOMENT:
+            raise InvalidParameter(f"Set must be before {LATEST_MOMENT.year}-01-01T00:00:00Z")
+    target = change.set if change.set is not None else now
+    if target + timedelta(seconds=change.advance or 0) >= LATEST_MOMENT:
+        raise InvalidParameter(f"The clock cannot move past {LATEST_MOMENT.year}-01-01T00:00:00Z")
+    if change.mode is not None:
+        with unit_of_work(factory) as session:
+            clocks.set_mode(session, account_sid, frozen=change.mode == "frozen")
+    if change.set is not None:
+        run_until(factory, clocks, account_sid, change.set)
     if change.advance is not None:
-        if change.advance < 0:
-            raise InvalidParameter("Advance must not be negative")
-        run_until(factory, clock, target_seconds=change.advance)
+        with unit_of_work(factory) as session:
+            start = clocks.time_of(session, account_sid).now()
+        run_until(factory, clocks, account_sid, start + timedelta(seconds=change.advance))
     if change.set is None and change.advance is None:
-        fire_once(factory, clock)
-    return _clock_state(request)
+        fire_account(factory, clocks, account_sid)
+    return _clock_state(factory, clocks, account_sid)
 
 
 class WebhookFilter(TwilioParams):

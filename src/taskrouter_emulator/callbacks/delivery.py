@@ -1,8 +1,8 @@
 """Send queued callbacks: signed form POSTs, in order per workspace for events, with bounded retries.
 
-A dispatcher thread claims due rows in short transactions and hands them to a small thread pool;
-HTTP happens outside any transaction, so a slow or dead receiver never holds a lock, blocks an API
-request or stalls routing. Event callbacks go out one at a time per workspace, oldest first: a failing
+A dispatcher thread runs an asyncio loop: it claims due rows in short transactions, sends them as
+coroutines and writes their outcomes back in batches. HTTP happens outside any transaction, so a slow
+or dead receiver never holds a lock, blocks an API request or stalls routing. Event callbacks go out one at a time per workspace, oldest first: a failing
 one is retried with exponential back-off and, once its attempts are exhausted, marked failed so later
 events still flow. Assignment callbacks are independent: on a non-2xx answer, a connection error or a
 time-out the FallbackAssignmentCallbackUrl is tried, and the answer's instruction is applied to the
@@ -11,21 +11,24 @@ reservation if it is still pending.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.auth import Authenticator
 from taskrouter_emulator.callbacks.signature import compute_signature, strip_fragment
-from taskrouter_emulator.clock import EmulatorClock, utc_now
+from taskrouter_emulator.clock import utc_now
+from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.locks import workspace_lock
 from taskrouter_emulator.db.session import unit_of_work
@@ -35,6 +38,12 @@ from taskrouter_emulator.routing.context import RoutingContext
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 4000
+# Advisory lock key serialising outbox claims across server processes ("TRWH" in ASCII).
+CLAIM_LOCK = 0x54525748
+
+
+def _earliest(current: datetime | None, candidate: datetime) -> datetime:
+    return candidate if current is None or candidate < current else current
 
 
 @dataclass(frozen=True)
@@ -54,29 +63,67 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
+@dataclass
+class Claimed:
+    """A delivery taken from the outbox, with what is needed to send it."""
+
+    id: int
+    kind: str
+    workspace_sid: str
+    account_sid: str
+    urls: list[str]
+    params: dict[str, str]
+    timeout: float
+    lease_until: datetime
+
+
+@dataclass
+class Result:
+    """What became of one claimed delivery (None `answer`: not sent, hand it back)."""
+
+    claimed: Claimed
+    answer: Answer | None
+
+
 class Dispatcher:
-    """Claims due deliveries and sends them on a thread pool."""
+    """Claims due deliveries and sends them from an asyncio loop in a thread of its own.
+
+    Every in-flight request is a coroutine, so a receiver that hangs holds back only its own
+    workspace's ordered stream (and one slot of `webhook_workers` concurrent requests), never the
+    others. Event callbacks of a workspace are claimed as a run of consecutive rows and sent one after
+    another by one coroutine; outcomes are written back in batches. Claims are serialised across
+    processes (a Postgres advisory lock), so each row is sent by one process and a workspace's events
+    keep their order whichever process sends them.
+    """
+
+    # Consecutive events of one workspace taken in one claim; rows scanned per claim; how long a
+    # claim lasts beyond one request's time-out (a crashed sender's rows are free again after it).
+    RUN_LENGTH = 100
+    SCAN = 5000
+    LEASE_MARGIN = 5.0
 
     def __init__(
         self,
         settings: Settings,
         factory: sessionmaker[Session],
-        clock: EmulatorClock,
+        clocks: Clocks,
         authenticator: Authenticator,
         *,
-        interval: float = 0.05,
+        fallback_interval: float = 5.0,
     ) -> None:
         self._settings = settings
         self._factory = factory
-        self._clock = clock
+        self._clocks = clocks
         self._authenticator = authenticator
-        self._interval = interval
+        # Commits that write the outbox wake the dispatcher (`wake`, and NOTIFY from other
+        # processes on Postgres); this poll is only a fallback (leases of a dead sender).
+        self._fallback_interval = fallback_interval
+        self._capacity = settings.webhook_workers
         self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._pool = ThreadPoolExecutor(
-            max_workers=settings.webhook_workers, thread_name_prefix="webhook"
-        )
-        self._http = httpx.Client(follow_redirects=False)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake_event: asyncio.Event | None = None
+        self._pending_wake = threading.Event()
+        self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhook-dispatcher", daemon=True)
 
     def start(self) -> None:
@@ -84,34 +131,105 @@ class Dispatcher:
         with unit_of_work(self._factory) as session:
             session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.status == "in_flight")
+                .where(WebhookDelivery.status == "in_flight", WebhookDelivery.lease_until < utc_now())
                 .values(status="pending", lease_until=None)
             )
         self._thread.start()
+        self._started.wait(timeout=10)
 
     def stop(self) -> None:
-        """Stop claiming work and wait for deliveries in progress."""
+        """Stop claiming work; deliveries in progress are abandoned to their leases."""
         self._stop.set()
-        self._wake.set()
+        self.wake()
         self._thread.join(timeout=10)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._http.close()
+
+    def wake(self) -> None:
+        """Look for due deliveries now (called after a commit that wrote to the outbox)."""
+        self._pending_wake.set()
+        loop, event = self._loop, self._wake_event
+        if loop is not None and event is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is shutting down
+                loop.call_soon_threadsafe(event.set)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                for delivery_id in self._claim():
-                    self._pool.submit(self._deliver_safely, delivery_id)
-            except Exception:
-                logger.exception("webhook dispatcher tick failed")
-            self._wake.wait(self._interval)
-            self._wake.clear()
+        asyncio.run(self._main())
 
-    def _claim(self) -> list[int]:
-        """Mark due deliveries in flight: every due assignment, and the oldest event per idle workspace."""
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake_event = asyncio.Event()
+        self._started.set()
+        db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-db")
+        results: list[Result] = []
+        in_flight: set[asyncio.Task[None]] = set()
+        limits = httpx.Limits(max_connections=max(self._capacity, 1), max_keepalive_connections=64)
+        async with httpx.AsyncClient(follow_redirects=False, limits=limits) as http:
+            while not self._stop.is_set():
+                self._wake_event.clear()
+                self._pending_wake.clear()
+                delay = self._fallback_interval
+                try:
+                    if results:
+                        batch = list(results)
+                        results.clear()
+                        await self._loop.run_in_executor(db, self._finish, batch)
+                    room = self._capacity - len(in_flight)
+                    if room > 0:
+                        runs, next_attempt = await self._loop.run_in_executor(
+                            db, self._claim, room
+                        )
+                        for run in runs:
+                            task = asyncio.create_task(self._send_run(http, run, results))
+                            in_flight.add(task)
+                            task.add_done_callback(in_flight.discard)
+                        if next_attempt is not None:
+                            wait = (next_attempt - utc_now()).total_seconds()
+                            delay = min(delay, max(wait, 0.0))
+                except Exception:
+                    logger.exception("webhook dispatcher tick failed")
+                    await asyncio.sleep(0.5)
+                if results or self._pending_wake.is_set():
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake_event.wait(), timeout=delay)
+            for task in in_flight:
+                task.cancel()
+        db.shutdown(wait=True)
+
+    async def _send_run(
+        self, http: httpx.AsyncClient, run: list[Claimed], results: list[Result]
+    ) -> None:
+        """Send a run in order; after a failed event, hand the rest back untouched."""
+        account_sid = run[0].account_sid
+        token = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self._authenticator.token_of(account_sid) or ""
+        )
+        failed = False
+        for claimed in run:
+            budget = timedelta(seconds=claimed.timeout * len(claimed.urls))
+            if failed or utc_now() + budget > claimed.lease_until:
+                # After a failed event the rest must wait; past the lease, another process may
+                # claim the rows, so they go back rather than risk a second, out-of-order send.
+                results.append(Result(claimed, None))
+                continue
+            answer: Answer | None = None
+            for url in claimed.urls:
+                answer = await self._post(http, url, claimed.params, token, claimed.timeout)
+                if answer.ok:
+                    break
+            assert answer is not None
+            results.append(Result(claimed, answer))
+            failed = claimed.kind == "event" and not answer.ok
+        self.wake()
+
+    def _claim(self, room: int) -> tuple[list[list[Claimed]], datetime | None]:
+        """Mark due deliveries in flight: every due assignment, and a run of the oldest events of
+        each workspace that has none in flight. Also return when the next retry falls due."""
         now = utc_now()
-        claimed: list[int] = []
+        runs: list[list[Claimed]] = []
+        next_attempt: datetime | None = None
         with unit_of_work(self._factory) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
             # Leases of deliveries whose sender died (another process) expire back to pending.
             session.execute(
                 update(WebhookDelivery)
@@ -122,74 +240,70 @@ class Dispatcher:
                 select(WebhookDelivery)
                 .where(WebhookDelivery.status.in_(("pending", "in_flight")))
                 .order_by(WebhookDelivery.id)
-                .limit(1000)
-                .with_for_update(skip_locked=True)
+                .limit(self.SCAN)
             ).all()
             busy = {r.workspace_sid for r in rows if r.kind == "event" and r.status == "in_flight"}
+            open_runs: dict[str, list[Claimed]] = {}
+            closed: set[str] = set()
             for row in rows:
                 if row.status != "pending":
                     continue
                 if row.kind == "event":
-                    # Strict order per workspace: only the oldest pending event may go, and only alone.
-                    if row.workspace_sid in busy:
+                    # Strict order per workspace: only a run of its oldest pending events may go.
+                    if row.workspace_sid in busy or row.workspace_sid in closed:
                         continue
-                    busy.add(row.workspace_sid)
-                if row.next_attempt_at > now:
+                    if row.next_attempt_at > now:
+                        closed.add(row.workspace_sid)
+                        next_attempt = _earliest(next_attempt, row.next_attempt_at)
+                        continue
+                    run = open_runs.get(row.workspace_sid)
+                    if run is None:
+                        if room <= 0:
+                            continue
+                        room -= 1
+                        run = open_runs[row.workspace_sid] = []
+                        runs.append(run)
+                    run.append(self._mark(row, now))
+                    if len(run) >= self.RUN_LENGTH:
+                        closed.add(row.workspace_sid)
                     continue
-                timeout = self._timeout(row)
-                row.status = "in_flight"
-                row.lease_until = now + timedelta(seconds=timeout * 2 + 10)
-                claimed.append(row.id)
-        return claimed
+                if row.next_attempt_at > now:
+                    next_attempt = _earliest(next_attempt, row.next_attempt_at)
+                    continue
+                if room <= 0:
+                    continue
+                room -= 1
+                runs.append([self._mark(row, now)])
+        return runs, next_attempt
+
+    def _mark(self, row: WebhookDelivery, now: datetime) -> Claimed:
+        timeout = self._timeout(row)
+        urls = [row.url] + ([row.fallback_url] if row.kind == "assignment" and row.fallback_url else [])
+        row.status = "in_flight"
+        row.lease_until = now + timedelta(seconds=timeout * len(urls) + self.LEASE_MARGIN)
+        return Claimed(
+            id=row.id,
+            kind=row.kind,
+            workspace_sid=row.workspace_sid,
+            account_sid=row.account_sid,
+            urls=urls,
+            params=json.loads(row.parameters),
+            timeout=timeout,
+            lease_until=row.lease_until,
+        )
 
     def _timeout(self, row: WebhookDelivery) -> float:
         if row.kind == "assignment":
             return self._settings.assignment_callback_timeout
         return self._settings.event_callback_timeout
 
-    def _deliver_safely(self, delivery_id: int) -> None:
-        try:
-            self._deliver(delivery_id)
-        except Exception:
-            logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
-            with unit_of_work(self._factory) as session:
-                row = session.get(WebhookDelivery, delivery_id)
-                if row is not None and row.status == "in_flight":
-                    row.status = "failed"
-                    row.error = "internal error while delivering"
-        finally:
-            self._wake.set()
-
-    def _deliver(self, delivery_id: int) -> None:
-        with unit_of_work(self._factory) as session:
-            row = session.get(WebhookDelivery, delivery_id)
-            if row is None:
-                return
-            params: dict[str, str] = json.loads(row.parameters)
-            account_sid = row.account_sid
-            urls = [row.url] + (
-                [row.fallback_url] if row.kind == "assignment" and row.fallback_url else []
-            )
-            kind = row.kind
-            timeout = self._timeout(row)
-        # Read the token outside that transaction: SQLite allows one writer, even in the same thread.
-        token = self._authenticator.token_of(account_sid) or ""
-        answer = None
-        for url in urls:
-            answer = self._post(url, params, token, timeout)
-            if answer.ok:
-                break
-        assert answer is not None
-        if kind == "assignment":
-            self._finish_assignment(delivery_id, answer)
-        else:
-            self._finish_event(delivery_id, answer)
-
-    def _post(self, url: str, params: dict[str, str], token: str, timeout: float) -> Answer:
+    async def _post(
+        self, http: httpx.AsyncClient, url: str, params: dict[str, str], token: str, timeout: float
+    ) -> Answer:
         target = strip_fragment(url)
         signature = compute_signature(token, target, params)
         try:
-            response = self._http.post(
+            response = await http.post(
                 target,
                 data=params,
                 headers={
@@ -209,6 +323,23 @@ class Dispatcher:
             None,
         )
 
+    def _finish(self, results: list[Result]) -> None:
+        """Write the outcomes of finished deliveries in one transaction."""
+        with unit_of_work(self._factory) as session:
+            for result in results:
+                row = session.get(WebhookDelivery, result.claimed.id)
+                if row is None or row.status != "in_flight":
+                    continue
+                if result.answer is None:
+                    row.status = "pending"
+                    row.lease_until = None
+                    continue
+                self._record_answer(row, result.answer)
+                if row.kind == "assignment":
+                    self._finish_assignment(session, row, result.answer)
+                else:
+                    self._finish_event(row, result.answer)
+
     def _record_answer(self, row: WebhookDelivery, answer: Answer) -> None:
         row.attempts += 1
         row.delivered_url = answer.url
@@ -221,51 +352,41 @@ class Dispatcher:
         row.lease_until = None
         row.date_updated = utc_now()
 
-    def _finish_event(self, delivery_id: int, answer: Answer) -> None:
-        with unit_of_work(self._factory) as session:
-            row = session.get(WebhookDelivery, delivery_id)
-            if row is None:
-                return
-            self._record_answer(row, answer)
-            if answer.ok:
-                row.status = "delivered"
-            elif row.attempts >= self._settings.webhook_max_attempts:
-                row.status = "failed"
-            else:
-                row.status = "pending"
-                delay = self._settings.webhook_retry_delay * (2 ** (row.attempts - 1))
-                row.next_attempt_at = utc_now() + timedelta(seconds=delay)
+    def _finish_event(self, row: WebhookDelivery, answer: Answer) -> None:
+        if answer.ok:
+            row.status = "delivered"
+        elif row.attempts >= self._settings.webhook_max_attempts:
+            row.status = "failed"
+        else:
+            row.status = "pending"
+            delay = self._settings.webhook_retry_delay * (2 ** (row.attempts - 1))
+            row.next_attempt_at = utc_now() + timedelta(seconds=delay)
 
-    def _finish_assignment(self, delivery_id: int, answer: Answer) -> None:
-        with unit_of_work(self._factory) as session:
-            row = session.get(WebhookDelivery, delivery_id)
-            if row is None:
-                return
-            self._record_answer(row, answer)
-            if not answer.ok:
-                # Primary and fallback both failed: the reservation stays pending until it times out.
-                row.status = "failed"
-                return
-            outcome = interpret(answer)
-            row.instruction = outcome.instruction
-            if outcome.error_code is not None:
-                row.status = "rejected"
-                row.error_code = outcome.error_code
-                row.error = outcome.message
-                return
-            if outcome.instruction is None:
-                row.status = "deferred"
-                row.error_code = outcome.warning
-                row.error = outcome.message
-                return
-            row.status = "applied"
-            try:
-                with session.begin_nested():
-                    self._apply(session, row, outcome)
-            except TwilioError as exc:
-                row.status = "rejected"
-                row.error_code = exc.code
-                row.error = exc.message
+    def _finish_assignment(self, session: Session, row: WebhookDelivery, answer: Answer) -> None:
+        if not answer.ok:
+            # Primary and fallback both failed: the reservation stays pending until it times out.
+            row.status = "failed"
+            return
+        outcome = interpret(answer)
+        row.instruction = outcome.instruction
+        if outcome.error_code is not None:
+            row.status = "rejected"
+            row.error_code = outcome.error_code
+            row.error = outcome.message
+            return
+        if outcome.instruction is None:
+            row.status = "deferred"
+            row.error_code = outcome.warning
+            row.error = outcome.message
+            return
+        row.status = "applied"
+        try:
+            with session.begin_nested():
+                self._apply(session, row, outcome)
+        except TwilioError as exc:
+            row.status = "rejected"
+            row.error_code = exc.code
+            row.error = exc.message
 
     def _apply(self, session: Session, row: WebhookDelivery, outcome: Outcome) -> None:
         workspace = session.scalars(
@@ -283,7 +404,8 @@ class Dispatcher:
             )
         from taskrouter_emulator.reservations import service as reservation_service
 
-        ctx = RoutingContext.load(session, clock=self._clock, workspace=workspace)
+        clock = self._clocks.time_of(session, workspace.account_sid)
+        ctx = RoutingContext.load(session, clock=clock, workspace=workspace)
         assert outcome.instruction is not None
         reservation_service.apply_instruction(
             ctx, reservation, outcome.instruction, outcome.parameters

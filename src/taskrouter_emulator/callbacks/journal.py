@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.resources import format_date
 from taskrouter_emulator.models import WebhookDelivery
 
 KINDS = ("event", "assignment")
+# Deliveries in these states will not be sent again: they are the journal, pruned after retention.
+FINISHED = ("delivered", "failed", "applied", "rejected", "deferred")
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Delete finished deliveries last updated before `before`; return how many."""
+    result = session.execute(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.status.in_(FINISHED), WebhookDelivery.date_updated < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def list_query(

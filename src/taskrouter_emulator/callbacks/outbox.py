@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.clock import utc_now
+from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, notify
 from taskrouter_emulator.models import Event, Reservation, Task, WebhookDelivery, Worker, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
+
+OUTBOX_WRITTEN = "taskrouter_outbox_written"
+
+
+def on_commit(factory: sessionmaker[Session], callback: Callable[[], None]) -> None:
+    """Call `callback` after each commit of a session that queued a delivery."""
+
+    @event.listens_for(factory, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.info.pop(OUTBOX_WRITTEN, False):
+            callback()
+
+    @event.listens_for(factory, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop(OUTBOX_WRITTEN, None)
 
 
 def pascal(name: str) -> str:
@@ -106,6 +123,9 @@ def _queue(
     # Delivery scheduling runs on wall-clock time: retries and back-off are infrastructure, not
     # TaskRouter behaviour, and must progress even while the emulated clock is frozen.
     now = utc_now()
+    if not session.info.get(OUTBOX_WRITTEN):
+        session.info[OUTBOX_WRITTEN] = True
+        notify(session, OUTBOX_CHANNEL)  # other processes' dispatchers, on commit (Postgres)
     session.add(
         WebhookDelivery(
             account_sid=workspace.account_sid,

@@ -1,11 +1,32 @@
-"""Engine construction for the two supported backends: SQLite (embedded default) and PostgreSQL."""
+"""Engine construction for the two supported backends: SQLite (embedded default) and PostgreSQL.
+
+Reads never wait for writers: GET requests use `read_engine(engine)`, whose transactions are plain
+snapshots (a WAL read transaction on SQLite, READ COMMITTED on Postgres) and take no lock. Writers
+serialise per workspace: on Postgres with an advisory lock (`db.locks`), on SQLite (one writer per
+database) with a process-wide lock taken when a write transaction begins and released when its
+connection goes back to the pool, so queued writers wait on a Python lock instead of spinning in
+SQLite's sleeping busy handler.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from taskrouter_emulator.errors import ServiceUnavailable
+
+# Threads serving requests (anyio's limiter for sync endpoints and dependencies, set in app.py)
+# plus the background threads (scheduler, the webhook dispatcher's database thread and its token
+# lookups): each can hold one connection, so the pool holds that many and no request waits.
+REQUEST_THREADS = 40
+BACKGROUND_CONNECTIONS = 12
+# A request that cannot get a connection or the write slot within this time answers 503 quickly.
+SATURATION_TIMEOUT = 10.0
+_READ_OPTION = "taskrouter_read_only"
+_LOCK_HELD = "taskrouter_write_lock_held"
 
 
 def is_sqlite(url: str) -> bool:
@@ -21,14 +42,33 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; on SQLite use WAL and `BEGIN IMMEDIATE` so writers are serialised."""
-    url = normalise_url(url)
-    if not is_sqlite(url):
-        # FastAPI runs sync endpoints in a 40-thread pool; size the pool so none waits for a connection.
-        return create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
+def read_engine(engine: Engine) -> Engine:
+    """Return a view of `engine` (same pool) whose transactions only read: no write lock on SQLite."""
+    return engine.execution_options(**{_READ_OPTION: True})
 
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+
+def make_engine(url: str) -> Engine:
+    """Create an engine sized for the request threads; on SQLite use WAL and one serialised writer."""
+    url = normalise_url(url)
+    pool_size = REQUEST_THREADS + BACKGROUND_CONNECTIONS
+    if not is_sqlite(url):
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=SATURATION_TIMEOUT,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 5},
+        )
+
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 60},
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=SATURATION_TIMEOUT,
+    )
+    write_lock = threading.Lock()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -43,8 +83,30 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock at the start of every transaction: writers queue on busy_timeout
-        # instead of failing later with "database is locked" when a read transaction upgrades.
+        if connection.get_execution_options().get(_READ_OPTION):
+            connection.exec_driver_sql("BEGIN")
+            return
+        # One writer at a time in this process; BEGIN IMMEDIATE also guards against other
+        # processes (the CLI, a second server) that share the file. The lock is released when the
+        # connection goes back to the pool, i.e. after COMMIT/ROLLBACK has really run.
+        if not connection.info.get(_LOCK_HELD):
+            if not write_lock.acquire(timeout=SATURATION_TIMEOUT):
+                raise ServiceUnavailable(
+                    "The emulator is saturated: no database write slot was free"
+                )
+            connection.info[_LOCK_HELD] = True
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _release(info: dict[str, Any]) -> None:
+        if info.pop(_LOCK_HELD, False):
+            write_lock.release()
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(_dbapi_connection: Any, record: Any, _state: Any) -> None:
+        _release(record.info)
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_connection: Any, record: Any) -> None:
+        _release(record.info)
 
     return engine

@@ -7,10 +7,38 @@ import zlib
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator.scheduler.due_times import touch
+
 
 def workspace_lock(session: Session, workspace_sid: str) -> None:
-    """Hold a transaction-scoped lock on a workspace (Postgres advisory lock; SQLite already serialises writers)."""
+    """Hold a transaction-scoped lock on a workspace (Postgres advisory lock; SQLite already serialises writers).
+
+    A transaction that locks a workspace may change its timers, so its due time is recomputed on commit.
+    """
+    touch(session, workspace_sid)
     if session.get_bind().dialect.name != "postgresql":
         return
-    key = zlib.crc32(workspace_sid.encode()) - 2**31
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(workspace_sid)})
+
+
+def try_workspace_lock(session: Session, workspace_sid: str) -> bool:
+    """Take the workspace's lock if it is free and say whether it was (never waits).
+
+    Background work uses this to skip a workspace another process or request is working on, the
+    advisory-lock counterpart of `FOR UPDATE SKIP LOCKED`.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        touch(session, workspace_sid)
+        return True
+    taken = bool(
+        session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _key(workspace_sid)}
+        ).scalar()
+    )
+    if taken:
+        touch(session, workspace_sid)
+    return taken
+
+
+def _key(workspace_sid: str) -> int:
+    return zlib.crc32(workspace_sid.encode()) - 2**31

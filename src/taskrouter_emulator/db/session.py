@@ -8,10 +8,14 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from taskrouter_emulator.scheduler import due_times
+
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Return the session factory used by requests and background jobs."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    due_times.install(factory)
+    return factory
 
 
 @contextmanager

@@ -12,11 +12,13 @@ from sqlalchemy import ColumnElement, Integer, Table, delete, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.db.locks import workspace_lock
-from taskrouter_emulator.models import Base, Fault, RateWindow, Workspace
+from taskrouter_emulator.models import AccountClock, Base, Fault, RateWindow, Workspace
 
 # Tables that are not TaskRouter state: credentials and the emulator's own controls.
 NOT_STATE = {
     "account": "auth tokens bound to account SIDs (credentials, not state)",
+    # Reset and import leave an account's time alone; move it with /emulator/clock.
+    AccountClock.__tablename__: "the account's emulated time (moved by /emulator/clock)",
     Fault.__tablename__: "injected faults (emulator controls)",
     RateWindow.__tablename__: "request-rate windows (transient)",
 }

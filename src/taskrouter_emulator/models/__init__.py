@@ -1,6 +1,7 @@
 """Central ORM models (one module per resource, imported here so metadata is complete)."""
 
 from taskrouter_emulator.models.account import Account
+from taskrouter_emulator.models.account_clock import AccountClock
 from taskrouter_emulator.models.activity import Activity
 from taskrouter_emulator.models.base import Base
 from taskrouter_emulator.models.emulator import Fault, RateWindow
@@ -15,6 +16,7 @@ from taskrouter_emulator.models.workspace import Workspace
 
 __all__ = [
     "Account",
+    "AccountClock",
     "Activity",
     "Base",
     "Event",

@@ -24,9 +24,10 @@ class Task(ResourceMixin, Base):
         Index("ix_task_workspace_status", "workspace_sid", "assignment_status"),
         Index("ix_task_workspace_id", "workspace_sid", "id"),
         Index("ix_task_queue_status", "task_queue_sid", "assignment_status"),
-        Index("ix_task_expires_at", "expires_at"),
-        Index("ix_task_step_timeout_at", "step_timeout_at"),
-        Index("ix_task_delete_at", "delete_at"),
+        # Due-time lookups per workspace (scheduler/due_times.py).
+        Index("ix_task_workspace_expires_at", "workspace_sid", "expires_at"),
+        Index("ix_task_workspace_step_timeout_at", "workspace_sid", "step_timeout_at"),
+        Index("ix_task_workspace_delete_at", "workspace_sid", "delete_at"),
     )
 
     workspace_sid: Mapped[str] = mapped_column(ForeignKey("workspace.sid", ondelete="CASCADE"))
@@ -66,7 +67,7 @@ class Reservation(ResourceMixin, Base):
         Index("ix_reservation_task_sid", "task_sid", "id"),
         Index("ix_reservation_worker_status", "worker_sid", "reservation_status"),
         Index("ix_reservation_workspace_status", "workspace_sid", "reservation_status"),
-        Index("ix_reservation_timeout_at", "timeout_at"),
+        Index("ix_reservation_workspace_timeout_at", "workspace_sid", "timeout_at"),
     )
 
     workspace_sid: Mapped[str] = mapped_column(ForeignKey("workspace.sid", ondelete="CASCADE"))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from taskrouter_emulator.db.types import UTCDateTime
 from taskrouter_emulator.models.base import Base, ResourceMixin
 
 
@@ -12,7 +15,10 @@ class Workspace(ResourceMixin, Base):
     """A TaskRouter workspace."""
 
     __tablename__ = "workspace"
-    __table_args__ = (Index("ix_workspace_account_sid", "account_sid", "id"),)
+    __table_args__ = (
+        Index("ix_workspace_account_sid", "account_sid", "id"),
+        Index("ix_workspace_next_due_at", "next_due_at"),
+    )
 
     friendly_name: Mapped[str] = mapped_column(String(64))
     event_callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -21,3 +27,5 @@ class Workspace(ResourceMixin, Base):
     prioritize_queue_order: Mapped[str] = mapped_column(String(4))
     default_activity_sid: Mapped[str | None] = mapped_column(String(34), nullable=True)
     timeout_activity_sid: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    # The earliest due time of the workspace's timers (see scheduler/due_times.py).
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

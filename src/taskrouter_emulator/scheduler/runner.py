@@ -1,45 +1,83 @@
-"""The background scheduler: fires due timers, in order, in short transactions."""
+"""The background scheduler and clock moves: fire due timers, in order, in short transactions."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.callbacks import journal
+from taskrouter_emulator.clock import utc_now
+from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.db.session import unit_of_work
-from taskrouter_emulator.scheduler import timers
+from taskrouter_emulator.models import Workspace
+from taskrouter_emulator.scheduler import due_times, timers
 
 logger = logging.getLogger(__name__)
 
 
 def run_until(
-    factory: sessionmaker[Session], clock: EmulatorClock, *, target_seconds: float
+    factory: sessionmaker[Session], clocks: Clocks, account_sid: str, target: datetime
 ) -> None:
-    """Advance the clock by `target_seconds`, stopping at each due time to fire timers in order."""
-    target = clock.now().timestamp() + target_seconds
+    """Move the account's time to `target`, stopping at each due time to fire its timers in order."""
     while True:
         with unit_of_work(factory) as session:
-            upcoming = timers.next_due(session)
-        if upcoming is None or upcoming.timestamp() > target:
+            upcoming = due_times.earliest(session, account_sid)
+            now = clocks.time_of(session, account_sid).now()
+        if upcoming is None or upcoming > target:
             break
-        if upcoming > clock.now():
-            clock.advance(upcoming.timestamp() - clock.now().timestamp())
-        if not fire_once(factory, clock):
-            break
-    remaining = target - clock.now().timestamp()
-    if remaining > 0:
-        clock.advance(remaining)
-    fire_once(factory, clock)
+        if upcoming > now:
+            with unit_of_work(factory) as session:
+                clocks.move_to(session, account_sid, upcoming)
+        if not fire_account(factory, clocks, account_sid):
+            with unit_of_work(factory) as session:
+                if due_times.earliest(session, account_sid) == upcoming:
+                    break  # nothing fires at this moment (a stale early due time was corrected otherwise)
+    with unit_of_work(factory) as session:
+        if target > clocks.time_of(session, account_sid).now():
+            clocks.move_to(session, account_sid, target)
+    fire_account(factory, clocks, account_sid)
 
 
-def fire_once(factory: sessionmaker[Session], clock: EmulatorClock) -> int:
-    """Fire everything due now, in one transaction per batch; return how many timers fired."""
+def fire_account(factory: sessionmaker[Session], clocks: Clocks, account_sid: str) -> int:
+    """Fire everything due now in the account's workspaces; return how many timers fired."""
+
+    def find(session: Session) -> list[Workspace]:
+        now = clocks.time_of(session, account_sid).now()
+        return due_times.due_workspaces(session, now, account_sid=account_sid)
+
+    return _fire_rounds(factory, clocks, find, skip_locked=False)
+
+
+def fire_running(factory: sessionmaker[Session], clocks: Clocks) -> int:
+    """Fire everything due now in workspaces whose account's time runs; return how many fired."""
+    return _fire_rounds(
+        factory,
+        clocks,
+        lambda session: due_times.due_on_running_clocks(session, clocks.base.now()),
+        skip_locked=True,
+    )
+
+
+def _fire_rounds(
+    factory: sessionmaker[Session],
+    clocks: Clocks,
+    find: Callable[[Session], list[Workspace]],
+    *,
+    skip_locked: bool,
+) -> int:
     fired = 0
     for _ in range(100):
+        count = 0
         with unit_of_work(factory) as session:
-            count = timers.fire_due(session, clock=clock)
+            for workspace in find(session):
+                clock = clocks.time_of(session, workspace.account_sid)
+                count += timers.fire_due(
+                    session, clock=clock, workspace=workspace, skip_locked=skip_locked
+                )
         fired += count
         if count == 0:
             break
@@ -47,14 +85,23 @@ def fire_once(factory: sessionmaker[Session], clock: EmulatorClock) -> int:
 
 
 class Scheduler:
-    """A daemon thread that fires due timers every `interval` seconds."""
+    """A daemon thread that fires due timers of running clocks every `interval` seconds."""
+
+    # Housekeeping (event and webhook journal retention) every this many ticks, and at the first.
+    HOUSEKEEPING_TICKS = 600
 
     def __init__(
-        self, factory: sessionmaker[Session], clock: EmulatorClock, interval: float
+        self,
+        factory: sessionmaker[Session],
+        clocks: Clocks,
+        interval: float,
+        *,
+        webhook_retention: timedelta,
     ) -> None:
         self._factory = factory
-        self._clock = clock
+        self._clocks = clocks
         self._interval = interval
+        self._webhook_retention = webhook_retention
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="taskrouter-scheduler", daemon=True)
         self.last_tick: float | None = None
@@ -72,11 +119,13 @@ class Scheduler:
         ticks = 0
         while not self._stop.wait(self._interval):
             try:
-                fire_once(self._factory, self._clock)
-                ticks += 1
-                if ticks % 600 == 0:
+                fire_running(self._factory, self._clocks)
+                if ticks % self.HOUSEKEEPING_TICKS == 0:
                     with unit_of_work(self._factory) as session:
-                        timers.purge_events(session, now=self._clock.now())
-                self.last_tick = self._clock.now().timestamp()
+                        timers.purge_events(session, now=self._clocks.base.now())
+                        # Delivery retries run on wall-clock time, so does the journal's retention.
+                        journal.prune(session, before=utc_now() - self._webhook_retention)
+                ticks += 1
+                self.last_tick = self._clocks.base.now().timestamp()
             except Exception:
                 logger.exception("scheduler tick failed")

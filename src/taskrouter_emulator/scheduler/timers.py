@@ -8,6 +8,7 @@
 | Retention of final tasks | `task.delete_at` | `tasks.service.system_delete` |
 
 Each handler re-reads and re-checks the row under the workspace lock, so firing twice is harmless.
+Which workspaces have something due is read from `workspace.next_due_at` (scheduler/due_times.py).
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.clock import Clock
-from taskrouter_emulator.db.locks import workspace_lock
-from taskrouter_emulator.db.types import UTCDateTime
+from taskrouter_emulator.db.locks import try_workspace_lock, workspace_lock
 from taskrouter_emulator.models import Event, Reservation, Task, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
 
@@ -50,103 +50,57 @@ class Due:
     workspace_sid: str
 
 
-def _due_queries(now: datetime, workspace_sid: str | None):  # type: ignore[no-untyped-def]
-    reservation = select(Reservation.timeout_at, Reservation.sid, Reservation.workspace_sid).where(
-        Reservation.reservation_status == "pending", Reservation.timeout_at <= now
+def _due_queries(now: datetime, workspace_sid: str):  # type: ignore[no-untyped-def]
+    reservation = select(Reservation.timeout_at, Reservation.sid).where(
+        Reservation.workspace_sid == workspace_sid,
+        Reservation.reservation_status == "pending",
+        Reservation.timeout_at <= now,
     )
-    step = select(Task.step_timeout_at, Task.sid, Task.workspace_sid).where(
-        Task.assignment_status.in_(WAITING), Task.step_timeout_at <= now
+    step = select(Task.step_timeout_at, Task.sid).where(
+        Task.workspace_sid == workspace_sid,
+        Task.assignment_status.in_(WAITING),
+        Task.step_timeout_at <= now,
     )
-    expiry = select(Task.expires_at, Task.sid, Task.workspace_sid).where(
-        Task.assignment_status.in_(LIVE), Task.expires_at <= now
+    expiry = select(Task.expires_at, Task.sid).where(
+        Task.workspace_sid == workspace_sid,
+        Task.assignment_status.in_(LIVE),
+        Task.expires_at <= now,
     )
-    cleanup = select(Task.delete_at, Task.sid, Task.workspace_sid).where(Task.delete_at <= now)
-    queries = {"reservation": reservation, "step": step, "expiry": expiry, "cleanup": cleanup}
-    if workspace_sid is not None:
-        queries = {
-            kind: query.where(
-                (Reservation.workspace_sid if kind == "reservation" else Task.workspace_sid)
-                == workspace_sid
-            )
-            for kind, query in queries.items()
-        }
-    return queries
+    cleanup = select(Task.delete_at, Task.sid).where(
+        Task.workspace_sid == workspace_sid, Task.delete_at <= now
+    )
+    return {"reservation": reservation, "step": step, "expiry": expiry, "cleanup": cleanup}
 
 
-# Every API request in a workspace asks "is anything overdue here?": one hand-written round trip,
-# cheap to build, answers the common case (nothing) before the four detailed queries run.
-_WORKSPACE_PROBE = text(
-    """
-    SELECT EXISTS (SELECT 1 FROM reservation WHERE workspace_sid = :ws
-                     AND reservation_status = 'pending' AND timeout_at <= :now)
-        OR EXISTS (SELECT 1 FROM task WHERE workspace_sid = :ws
-                     AND assignment_status IN ('pending', 'reserved') AND step_timeout_at <= :now)
-        OR EXISTS (SELECT 1 FROM task WHERE workspace_sid = :ws
-                     AND assignment_status IN ('pending', 'reserved', 'assigned', 'wrapping')
-                     AND expires_at <= :now)
-        OR EXISTS (SELECT 1 FROM task WHERE workspace_sid = :ws AND delete_at <= :now)
-    """
-).bindparams(bindparam("now", type_=UTCDateTime()))
-
-
-def due(
-    session: Session, *, now: datetime, workspace_sid: str | None = None, limit: int = 500
-) -> list[Due]:
-    """Return the timers due at `now`, earliest first."""
-    if workspace_sid is not None and not session.execute(
-        _WORKSPACE_PROBE, {"ws": workspace_sid, "now": now}
-    ).scalar():
-        return []
+def due(session: Session, *, now: datetime, workspace_sid: str, limit: int = 500) -> list[Due]:
+    """Return the workspace's timers due at `now`, earliest first."""
     found: list[Due] = []
     for kind, query in _due_queries(now, workspace_sid).items():
-        for at, sid, ws in session.execute(query.limit(limit)):
-            found.append(Due(at=at, kind=kind, sid=sid, workspace_sid=ws))
+        for at, sid in session.execute(query.limit(limit)):
+            found.append(Due(at=at, kind=kind, sid=sid, workspace_sid=workspace_sid))
     return sorted(found)
 
 
-def next_due(session: Session) -> datetime | None:
-    """Return the earliest pending due time of any timer."""
-    candidates = [
-        session.scalar(
-            select(func.min(Reservation.timeout_at)).where(
-                Reservation.reservation_status == "pending"
-            )
-        ),
-        session.scalar(
-            select(func.min(Task.step_timeout_at)).where(Task.assignment_status.in_(WAITING))
-        ),
-        session.scalar(select(func.min(Task.expires_at)).where(Task.assignment_status.in_(LIVE))),
-        session.scalar(select(func.min(Task.delete_at))),
-    ]
-    decoded = [
-        UTCDateTime().process_result_value(c, session.get_bind().dialect) if c is not None else None
-        for c in candidates
-    ]
-    present = [c for c in decoded if c is not None]
-    return min(present) if present else None
+def fire_due(
+    session: Session, *, clock: Clock, workspace: Workspace, skip_locked: bool = False
+) -> int:
+    """Fire every timer of the workspace that is due now; return how many fired.
+
+    The workspace is locked, so its due time is recomputed when the transaction commits. With
+    `skip_locked`, a workspace someone else holds is left to them (they fire what is due).
+    """
+    if skip_locked and not try_workspace_lock(session, workspace.sid):
+        return 0
+    return _fire_workspace(session, clock, workspace, clock.now())
 
 
-def fire_due(session: Session, *, clock: Clock, workspace: Workspace | None = None) -> int:
-    """Fire every timer that is due now (for one workspace, or all); return how many fired."""
-    now = clock.now()
-    items = due(session, now=now, workspace_sid=workspace.sid if workspace else None)
+def _fire_workspace(session: Session, clock: Clock, workspace: Workspace, now: datetime) -> int:
+    workspace_lock(session, workspace.sid)
+    items = due(session, now=now, workspace_sid=workspace.sid)
     if not items:
         return 0
-    contexts: dict[str, RoutingContext] = {}
+    ctx = RoutingContext.load(session, clock=clock, workspace=workspace)
     for item in items:
-        ctx = contexts.get(item.workspace_sid)
-        if ctx is None:
-            ws = (
-                workspace
-                if workspace is not None
-                else session.scalars(
-                    select(Workspace).where(Workspace.sid == item.workspace_sid)
-                ).one_or_none()
-            )
-            if ws is None:
-                continue
-            workspace_lock(session, ws.sid)
-            ctx = contexts[ws.sid] = RoutingContext.load(session, clock=clock, workspace=ws)
         _fire(ctx, item)
     return len(items)
 
