@@ -1,4 +1,4 @@
-"""Command line: `taskrouter-emulator serve|migrate|twilio-cli-hook` (also `python -m taskrouter_emulator`)."""
+"""Command line: `taskrouter-emulator serve|migrate|snapshot|twilio-cli-hook` (also `python -m taskrouter_emulator`)."""
 
 from __future__ import annotations
 
@@ -108,6 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve_cmd.add_argument("--log-level", default="info")
     serve_cmd.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="load a YAML/JSON seed file before serving (repeatable; idempotent)",
+    )
+    serve_cmd.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -115,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     migrate.add_argument("--database-url", default=None)
+    snapshot = sub.add_parser("snapshot", help="export or import an account's state as JSON")
+    snapshot.add_argument("action", choices=("export", "import"))
+    snapshot.add_argument("file", nargs="?", default="-", help="output/input file (default: -)")
+    snapshot.add_argument("--database-url", default=None)
+    snapshot.add_argument("--account-sid", default=None, help="default: $TASKROUTER_ACCOUNT_SID")
+    snapshot.add_argument("--workspace-sid", default=None, help="export one workspace only")
     sub.add_parser(
         "twilio-cli-hook",
         help="print the path of the twilio-cli preload hook (NODE_OPTIONS=--require <path>)",
@@ -133,15 +146,30 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         return 0
 
+    if args.command == "snapshot":
+        return _snapshot(args, settings)
+
     if args.log_level != "debug":
         # One line per applied migration, or per webhook sent, is noise; the banner says what matters.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("httpx").setLevel(logging.WARNING)
     from taskrouter_emulator.app import create_app
     from taskrouter_emulator.db.engine import is_sqlite
+    from taskrouter_emulator.emulator_tools import cli
 
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.workers > 1 and is_sqlite(settings.database_url):
+        parser.error(
+            "--workers > 1 needs PostgreSQL: SQLite allows one writer process "
+            "(use --database-url postgresql+psycopg://...)"
+        )
+    if args.seed:
+        try:
+            cli.seed_database(settings, args.seed)
+        except cli.ToolError as exc:
+            sys.stderr.write(f"taskrouter-emulator: seed file {exc}\n")
+            return 2
     banner = startup_banner(settings, args.host, args.port)
     if args.workers == 1:
         serve(
@@ -152,11 +180,6 @@ def main(argv: list[str] | None = None) -> int:
             banner=banner,
         )
         return 0
-    if is_sqlite(settings.database_url):
-        parser.error(
-            "--workers > 1 needs PostgreSQL: SQLite allows one writer process "
-            "(use --database-url postgresql+psycopg://...)"
-        )
     # Migrate once here; every worker process builds its app from the same environment.
     upgrade(settings.database_url)
     os.environ["TASKROUTER_DATABASE_URL"] = settings.database_url
@@ -171,6 +194,42 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
         workers=args.workers,
     )
+    return 0
+
+
+def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from taskrouter_emulator.clock import EmulatorClock
+    from taskrouter_emulator.db.engine import make_engine
+    from taskrouter_emulator.db.session import make_sessionmaker
+    from taskrouter_emulator.emulator_tools import cli
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    try:
+        if args.action == "export":
+            document = cli.export_snapshot(
+                factory,
+                EmulatorClock(),
+                account_sid=args.account_sid or settings.account_sid,
+                workspace_sid=args.workspace_sid,
+            )
+            text = json.dumps(document, indent=1)
+            if args.file == "-":
+                sys.stdout.write(text + "\n")
+            else:
+                with open(args.file, "w", encoding="utf-8") as out:
+                    out.write(text + "\n")
+        else:
+            summary = cli.import_snapshot(factory, path=args.file, account_sid=args.account_sid)
+            sys.stderr.write(json.dumps(summary) + "\n")
+    except cli.ToolError as exc:
+        sys.stderr.write(f"taskrouter-emulator: {exc}\n")
+        return 2
+    finally:
+        engine.dispose()
     return 0
 
 

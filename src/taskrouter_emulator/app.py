@@ -23,6 +23,12 @@ from taskrouter_emulator.db.engine import REQUEST_THREADS, is_sqlite, make_engin
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, Listener
 from taskrouter_emulator.db.session import make_sessionmaker, unit_of_work
+from taskrouter_emulator.emulator_tools.faults.middleware import FaultInjection
+from taskrouter_emulator.emulator_tools.faults.router import router as faults_router
+from taskrouter_emulator.emulator_tools.limits.middleware import RateLimits
+from taskrouter_emulator.emulator_tools.reset.router import router as reset_router
+from taskrouter_emulator.emulator_tools.seeding.router import router as seed_router
+from taskrouter_emulator.emulator_tools.snapshots.router import router as snapshot_router
 from taskrouter_emulator.errors import register_error_handlers
 from taskrouter_emulator.events.router import router as events_router
 from taskrouter_emulator.reservations.router import router as reservations_router
@@ -131,6 +137,12 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         tasks_router,
         reservations_router,
         events_router,
+        reset_router,
+        snapshot_router,
+        seed_router,
+        faults_router,
     ):
         app.include_router(router)
+    app.add_middleware(RateLimits)
+    app.add_middleware(FaultInjection)
     return app

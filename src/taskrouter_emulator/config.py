@@ -40,3 +40,5 @@ class Settings(BaseSettings):
     webhook_workers: int = Field(default=256, ge=0)
     # Hours a finished delivery (delivered, failed, applied, ...) stays in the journal.
     webhook_retention_hours: float = Field(default=24.0, gt=0)
+    # Enforce Twilio's costlier limits too: tasks per workspace and request rates (emulator_tools.limits).
+    strict_limits: bool = False

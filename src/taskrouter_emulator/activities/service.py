@@ -71,6 +71,7 @@ def create(
     workspace: Workspace,
     friendly_name: str | None,
     available: bool | None = None,
+    sid: str | None = None,
 ) -> Activity:
     """Create an activity; it is unavailable unless `available` is true."""
     name = validation.friendly_name(friendly_name)
@@ -79,7 +80,7 @@ def create(
         raise InvalidParameter(f"A Workspace may have at most {MAX_ACTIVITIES} Activities")
     now = clock.now()
     activity = Activity(
-        sid=new_sid(Prefix.ACTIVITY),
+        sid=sid or new_sid(Prefix.ACTIVITY),
         account_sid=workspace.account_sid,
         workspace_sid=workspace.sid,
         friendly_name=name,

@@ -4,6 +4,7 @@ from taskrouter_emulator.models.account import Account
 from taskrouter_emulator.models.account_clock import AccountClock
 from taskrouter_emulator.models.activity import Activity
 from taskrouter_emulator.models.base import Base
+from taskrouter_emulator.models.emulator import Fault, RateWindow
 from taskrouter_emulator.models.event import Event
 from taskrouter_emulator.models.task import Reservation, Task
 from taskrouter_emulator.models.task_channel import TaskChannel
@@ -19,6 +20,8 @@ __all__ = [
     "Activity",
     "Base",
     "Event",
+    "Fault",
+    "RateWindow",
     "Reservation",
     "Task",
     "TaskChannel",

@@ -29,6 +29,8 @@ class Event(Base):
         Index("ix_event_workflow_type_date", "workflow_sid", "event_type", "event_date", "task_channel_sid"),
         Index("ix_event_worker_type_date", "worker_sid", "event_type", "event_date", "task_channel_sid"),
         Index("ix_event_workspace_channel_type_date", "workspace_sid", "task_channel_sid", "event_type", "event_date"),
+        # Account reset and snapshots find an account's events, those of deleted workspaces included.
+        Index("ix_event_account_sid", "account_sid"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

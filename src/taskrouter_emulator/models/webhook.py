@@ -22,6 +22,7 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_delivery_status_id", "status", "id"),
         Index("ix_webhook_delivery_workspace_id", "workspace_sid", "id"),
+        Index("ix_webhook_delivery_account_id", "account_sid", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

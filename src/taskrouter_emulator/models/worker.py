@@ -40,6 +40,8 @@ class WorkerChannel(ResourceMixin, Base):
     __table_args__ = (
         UniqueConstraint("worker_sid", "task_channel_sid", name="uq_worker_channel_worker_channel"),
         Index("ix_worker_channel_task_channel_sid", "task_channel_sid"),
+        # Reset and snapshots select a workspace's rows by workspace.
+        Index("ix_worker_channel_workspace_sid", "workspace_sid"),
     )
 
     workspace_sid: Mapped[str] = mapped_column(ForeignKey("workspace.sid", ondelete="CASCADE"))

@@ -57,6 +57,7 @@ def create(
     friendly_name: str | None,
     unique_name: str | None,
     channel_optimized_routing: bool | None = None,
+    sid: str | None = None,
 ) -> TaskChannel:
     """Create a channel and a WorkerChannel for every existing worker."""
     name = validation.friendly_name(friendly_name)
@@ -70,7 +71,7 @@ def create(
         raise InvalidParameter(f"A Workspace may have at most {MAX_CHANNELS} TaskChannels")
     now = clock.now()
     channel = TaskChannel(
-        sid=new_sid(Prefix.TASK_CHANNEL),
+        sid=sid or new_sid(Prefix.TASK_CHANNEL),
         account_sid=workspace.account_sid,
         workspace_sid=workspace.sid,
         friendly_name=name,

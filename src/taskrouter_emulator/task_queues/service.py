@@ -120,6 +120,7 @@ def create(
     task_order: str | None = None,
     reservation_activity_sid: str | None = None,
     assignment_activity_sid: str | None = None,
+    sid: str | None = None,
 ) -> TaskQueue:
     """Create a queue; `target_workers` defaults to `1==1` (every worker)."""
     name = validation.friendly_name(friendly_name)
@@ -130,7 +131,7 @@ def create(
         raise InvalidParameter(f"A Workspace may have at most {MAX_QUEUES} TaskQueues")
     now = clock.now()
     queue = TaskQueue(
-        sid=new_sid(Prefix.TASK_QUEUE),
+        sid=sid or new_sid(Prefix.TASK_QUEUE),
         account_sid=workspace.account_sid,
         workspace_sid=workspace.sid,
         friendly_name=name,

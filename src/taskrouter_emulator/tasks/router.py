@@ -9,7 +9,14 @@ from fastapi.responses import JSONResponse
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page, slice_page
-from taskrouter_emulator.deps import BaseUrlDep, PageDep, RoutingDep, SessionDep, WorkspaceDep
+from taskrouter_emulator.deps import (
+    BaseUrlDep,
+    PageDep,
+    RoutingDep,
+    SessionDep,
+    SettingsDep,
+    WorkspaceDep,
+)
 from taskrouter_emulator.models import Task
 from taskrouter_emulator.routing.context import RoutingContext
 from taskrouter_emulator.tasks import service
@@ -72,9 +79,13 @@ def list_tasks(
 
 @router.post("", status_code=201)
 def create_task(
-    ctx: RoutingDep, base_url: BaseUrlDep, form: Annotated[TaskCreate, Depends(params(TaskCreate))]
+    ctx: RoutingDep,
+    base_url: BaseUrlDep,
+    settings: SettingsDep,
+    form: Annotated[TaskCreate, Depends(params(TaskCreate))],
 ) -> JSONResponse:
-    task = service.create(ctx, **form.model_dump())
+    limit = service.MAX_TASKS_PER_WORKSPACE if settings.strict_limits else None
+    task = service.create(ctx, **form.model_dump(), max_tasks=limit)
     return respond(ctx, task, base_url, status=201)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator import lookup, validation
@@ -40,6 +40,9 @@ MAX_ATTRIBUTES_LENGTH = 4096
 # An assigned task is deleted by the system after 24 hours (not configurable on Twilio).
 ASSIGNED_TASK_LIFETIME = 86400
 MAX_ASSIGNMENT_COUNT = 1000
+# Tasks per workspace in any state (Twilio's limits page); checked in strict-limits mode only,
+# because counting them on every create costs time that the hot path should not pay by default.
+MAX_TASKS_PER_WORKSPACE = 500_000
 TTL_REASON = "Task TTL Exceeded"
 ORDERING_FIELDS = {
     "datecreated": Task.id,
@@ -81,9 +84,14 @@ def create(
     routing_target: str | None = None,
     ignore_capacity: bool | None = None,
     task_queue_sid: str | None = None,
+    max_tasks: int | None = None,
 ) -> Task:
     """Create a task, route it through its workflow (or straight to its target) and try to reserve a worker."""
     session, workspace, now = ctx.session, ctx.workspace, ctx.now
+    if max_tasks is not None:
+        count = session.scalar(select(func.count()).where(Task.workspace_sid == workspace.sid))
+        if (count or 0) >= max_tasks:
+            raise InvalidParameter(f"A Workspace may have at most {max_tasks} Tasks")
     text = (
         json_object_text(attributes, name="Attributes", max_length=MAX_ATTRIBUTES_LENGTH)
         if attributes

@@ -92,6 +92,7 @@ def create(
     friendly_name: str | None,
     attributes: str | None = None,
     activity_sid: str | None = None,
+    sid: str | None = None,
 ) -> Worker:
     """Create a worker (in the workspace's default activity unless told otherwise) and its channels."""
     name = _friendly_name(friendly_name)
@@ -117,7 +118,7 @@ def create(
         raise InvalidParameter(f"A Workspace may have at most {MAX_WORKERS} Workers")
     now = clock.now()
     worker = Worker(
-        sid=new_sid(Prefix.WORKER),
+        sid=sid or new_sid(Prefix.WORKER),
         account_sid=workspace.account_sid,
         workspace_sid=workspace.sid,
         friendly_name=name,

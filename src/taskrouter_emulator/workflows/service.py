@@ -84,6 +84,7 @@ def create(
     assignment_callback_url: str | None = None,
     fallback_assignment_callback_url: str | None = None,
     task_reservation_timeout: int | None = None,
+    sid: str | None = None,
 ) -> Workflow:
     """Create a workflow."""
     name = validation.friendly_name(friendly_name)
@@ -95,7 +96,7 @@ def create(
         raise InvalidParameter(f"A Workspace may have at most {MAX_WORKFLOWS} Workflows")
     now = clock.now()
     workflow = Workflow(
-        sid=new_sid(Prefix.WORKFLOW),
+        sid=sid or new_sid(Prefix.WORKFLOW),
         account_sid=workspace.account_sid,
         workspace_sid=workspace.sid,
         friendly_name=name,

@@ -60,6 +60,7 @@ def create(
     multi_task_enabled: bool | None = None,
     template: str | None = None,
     prioritize_queue_order: str | None = None,
+    sid: str | None = None,
 ) -> Workspace:
     """Create a workspace with its default activities and channels (and the FIFO template's queue and workflow)."""
     from taskrouter_emulator.workspaces import templates
@@ -78,7 +79,7 @@ def create(
         )
     now = clock.now()
     workspace = Workspace(
-        sid=new_sid(Prefix.WORKSPACE),
+        sid=sid or new_sid(Prefix.WORKSPACE),
         account_sid=account_sid,
         friendly_name=name,
         event_callback_url=event_callback_url or None,

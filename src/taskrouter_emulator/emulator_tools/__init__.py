@@ -1,0 +1,1 @@
+"""Emulator control tools under `/emulator/…`: reset, snapshots, seeding, fault injection, strict limits."""

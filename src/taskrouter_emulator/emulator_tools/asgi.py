@@ -1,0 +1,44 @@
+"""Helpers for the emulator tools' ASGI middleware: who is calling, and answering with an error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope, Send
+
+from taskrouter_emulator.errors import TwilioError, error_body
+
+
+async def caller_account(scope: Scope) -> str | None:
+    """Return the account the request authenticates as, or None (the route then answers 401)."""
+    header = None
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            header = value.decode("latin-1")
+            break
+    if header is None:
+        return None
+    authenticator: Any = scope["app"].state.authenticator
+    try:
+        account: str = await run_in_threadpool(authenticator.account_for, header)
+    except TwilioError:
+        return None
+    return account
+
+
+async def send_error(send: Send, *, status: int, code: int, message: str) -> None:
+    """Answer with Twilio's error JSON."""
+    body = json.dumps(error_body(status, code, message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

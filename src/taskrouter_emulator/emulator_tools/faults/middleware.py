@@ -1,0 +1,73 @@
+"""ASGI middleware applying the caller's injected faults to `/v1` requests before they run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from taskrouter_emulator.db.session import unit_of_work
+from taskrouter_emulator.emulator_tools.asgi import caller_account, send_error
+from taskrouter_emulator.emulator_tools.faults import service
+from taskrouter_emulator.emulator_tools.faults.service import Injection
+from taskrouter_emulator.models import Fault
+
+
+class FaultInjection:
+    """Delays or fails requests that match one of the caller's faults (`/emulator/…` is exempt)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        account_sid = await caller_account(scope)
+        injection = None
+        if account_sid is not None:
+            injection = await run_in_threadpool(
+                _inject, scope["app"], account_sid, scope["method"], scope["path"]
+            )
+        if injection is not None:
+            if injection.latency_ms:
+                await asyncio.sleep(injection.latency_ms / 1000)
+            if injection.status is not None:
+                await send_error(
+                    send,
+                    status=injection.status,
+                    code=injection.code or 20500,
+                    message=injection.message or "Injected fault",
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+def _has_faults(engine: Engine, account_sid: str) -> bool:
+    """Probe for the account's faults without a write transaction.
+
+    Every request pays for this probe, so it avoids the session: on SQLite a session's transaction
+    starts with BEGIN IMMEDIATE and would queue behind every writer; the pooled connection runs this
+    read in autocommit mode instead (on PostgreSQL the pool rolls the read back on return).
+    """
+    placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            f"SELECT 1 FROM {Fault.__tablename__} WHERE account_sid = {placeholder} LIMIT 1",
+            (account_sid,),
+        )
+        return cursor.fetchone() is not None
+    finally:
+        connection.close()
+
+
+def _inject(app: Any, account_sid: str, method: str, path: str) -> Injection | None:
+    if not _has_faults(app.state.engine, account_sid):
+        return None
+    with unit_of_work(app.state.sessionmaker) as session:
+        return service.inject(session, account_sid=account_sid, method=method, path=path)
