@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
+from taskrouter_emulator.api.write_gate import WriteGate
 from taskrouter_emulator.auth import Authenticator
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         faults_router,
     ):
         app.include_router(router)
+    app.add_middleware(WriteGate, single_writer=is_sqlite(settings.database_url))
     app.add_middleware(RateLimits)
     app.add_middleware(FaultInjection)
     return app

@@ -58,7 +58,9 @@ def make_engine(url: str) -> Engine:
             max_overflow=0,
             pool_timeout=SATURATION_TIMEOUT,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": 5},
+            # A lock wait that lasts this long (another process stuck, or a cycle across
+            # processes) fails with LockNotAvailable, answered 503, instead of hanging forever.
+            connect_args={"connect_timeout": 5, "options": "-c lock_timeout=10000"},
         )
 
     engine = create_engine(
