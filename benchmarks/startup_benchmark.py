@@ -1,0 +1,100 @@
+"""Startup and idle benchmark: time to the first answered request, idle CPU and idle memory.
+
+Launches `taskrouter-emulator serve` (default settings: real clock, scheduler and webhook senders on)
+and times the launch until `GET /v1/Workspaces` first answers 200: once on a fresh database
+(migrations run), then `--restarts` times on the same, already-migrated database. After the last
+start the server is left idle for `--idle-seconds`; its CPU time (all threads, from /proc) and its
+resident memory are read then. Linux only (/proc).
+
+    .venv/bin/python -m benchmarks.startup_benchmark
+    .venv/bin/python -m benchmarks.startup_benchmark --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Targets (issue 9): first request within 1.5 s on an already-migrated database, idle CPU below 1 % of
+a core, idle RSS below 100 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.harness import EmulatorProcess, backend_name, scratch_database
+
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU time the process has used, all threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the ")" closing the command name, utime and stime are the 12th and 13th fields.
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
+
+
+def rss_megabytes(pid: int) -> float:
+    """Return the resident set size of the process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def measure_idle(pid: int, seconds: float) -> tuple[float, float]:
+    """Return (percent of one core used, wall seconds) by the process over `seconds` of idling."""
+    cpu_before, wall_before = cpu_seconds(pid), time.perf_counter()
+    time.sleep(seconds)
+    wall = time.perf_counter() - wall_before
+    return 100 * (cpu_seconds(pid) - cpu_before) / wall, wall
+
+
+def run(database_url: str | None, restarts: int, idle_seconds: float) -> None:
+    """Start the server repeatedly, then watch the last start idle; print the figures."""
+    auth = (f"AC{uuid.uuid4().hex}", "bench")
+    with scratch_database(database_url) as url:
+        print(f"backend={backend_name(url)} restarts={restarts} idle={idle_seconds:.0f}s")
+        with EmulatorProcess(url) as server:
+            fresh = server.wait_until_answering("/v1/Workspaces", auth=auth)
+        print(f"first answered request, fresh database (migrations run): {fresh:.2f} s")
+        warm: list[float] = []
+        for _ in range(restarts - 1):
+            with EmulatorProcess(url) as server:
+                warm.append(server.wait_until_answering("/v1/Workspaces", auth=auth))
+        with EmulatorProcess(url) as server:
+            warm.append(server.wait_until_answering("/v1/Workspaces", auth=auth))
+            assert server.process is not None
+            pid = server.process.pid
+            rss_after_start = rss_megabytes(pid)
+            time.sleep(1.0)  # let start-up work (first scheduler tick, thread pools) settle
+            idle_cpu, wall = measure_idle(pid, idle_seconds)
+            idle_rss = rss_megabytes(pid)
+        print(
+            f"first answered request, already-migrated database: median {statistics.median(warm):.2f} s, "
+            f"min {min(warm):.2f} s, max {max(warm):.2f} s over {len(warm)} starts (target <= 1.5 s)"
+        )
+        print(f"idle CPU over {wall:.0f} s: {idle_cpu:.2f} % of one core (target < 1 %)")
+        print(
+            f"RSS: {rss_after_start:.0f} MiB after start, {idle_rss:.0f} MiB idle (target < 100 MB)"
+        )
+
+
+def main() -> None:
+    """Parse the command line and run."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL server URL (a scratch database is created)"
+    )
+    parser.add_argument("--restarts", type=int, default=3, help="starts on the migrated database")
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    if args.restarts < 1:
+        parser.error("--restarts must be at least 1")
+    run(args.database_url, args.restarts, args.idle_seconds)
+
+
+if __name__ == "__main__":
+    main()
