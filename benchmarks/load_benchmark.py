@@ -1,0 +1,99 @@
+"""Load benchmark: many concurrent connections of mixed reads and writes against one server.
+
+Starts `taskrouter-emulator serve` (default settings, real clock) on a fresh database, builds one
+workspace (FIFO template, 20 Available workers with capacity 2), then runs `--connections` loops of
+random operations for `--duration` seconds over loopback (see `benchmarks/load_workload.py` for the
+mix). Prints the totals, per-status and per-operation counts, p50/p99 latency, the 5xx/hung/dropped
+counts, then checks the final state through the API (no task assigned twice, no worker over
+capacity, task and reservation statuses that agree).
+
+    .venv/bin/python -m benchmarks.load_benchmark                          # 256 connections, 60 s, SQLite
+    .venv/bin/python -m benchmarks.load_benchmark --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python -m benchmarks.load_benchmark --connections 64 --duration 10
+
+Exits with status 1 if any request answered 5xx, hung (no answer within `--request-timeout`) or was
+dropped, or if the state is inconsistent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from benchmarks.harness import EmulatorProcess, backend_name, scratch_database
+from benchmarks.load_workload import run_and_check
+
+
+def _server_log_errors(log: Path) -> list[str]:
+    return [line for line in log.read_text(errors="replace").splitlines() if " ERROR " in line]
+
+
+def run(database_url: str | None, connections: int, duration: float, timeout: float) -> bool:
+    """Start the server, load it, check it; print the figures and return True if all held."""
+    auth = (f"AC{uuid.uuid4().hex}", "bench")
+    with (
+        scratch_database(database_url) as url,
+        tempfile.TemporaryDirectory(prefix="tre-load-") as directory,
+    ):
+        log = Path(directory) / "server.log"
+        with EmulatorProcess(url, log_path=log) as server:
+            server.wait_until_answering()
+            print(f"backend={backend_name(url)} server={server.url}")
+            cpu_before = time.process_time()
+            result, problems = asyncio.run(
+                run_and_check(
+                    server.url, auth, connections=connections, duration=duration, timeout=timeout
+                )
+            )
+            client_cpu = time.process_time() - cpu_before
+            probe_started = time.perf_counter()
+            probe = httpx.get(f"{server.url}/emulator/health", timeout=timeout)
+            probe_seconds = time.perf_counter() - probe_started
+        errors_logged = _server_log_errors(log)
+    for line in result.report():
+        print(line)
+    print(
+        f"load generator CPU: {client_cpu:.1f} s ({100 * client_cpu / result.seconds:.0f} % of a core)"
+    )
+    print(f"health probe after the load: {probe.status_code} in {probe_seconds * 1000:.0f} ms")
+    print(f"ERROR lines in the server log: {len(errors_logged)}")
+    for line in errors_logged[:5]:
+        print(f"  {line[:300]}")
+    print(f"consistency: {'OK' if not problems else f'{len(problems)} problems'}")
+    for problem in problems[:20]:
+        print(f"  {problem}")
+    held = not (result.server_errors() or result.unanswered() or problems)
+    print("zero 5xx, zero hung or dropped, consistent: " + ("yes" if held else "NO"))
+    return held
+
+
+def main() -> None:
+    """Parse the command line and run."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL server URL (a scratch database is created)"
+    )
+    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        help="seconds before a request counts as hung",
+    )
+    args = parser.parse_args()
+    held = run(args.database_url, args.connections, args.duration, args.request_timeout)
+    sys.exit(0 if held else 1)
+
+
+if __name__ == "__main__":
+    main()
