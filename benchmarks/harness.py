@@ -1,4 +1,4 @@
-"""What the HTTP benchmarks share: a scratch database, a `taskrouter-emulator serve` child process."""
+"""What the HTTP benchmarks share: a scratch database, servers (`taskrouter-emulator serve`) in child processes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,38 +57,51 @@ def backend_name(database_url: str) -> str:
     return make_url(database_url).get_backend_name()
 
 
-class EmulatorProcess:
-    """`taskrouter-emulator serve` in a child process, as a user starts it (default uvicorn settings)."""
+def emulator(
+    database_url: str, *, env: dict[str, str] | None = None, log_path: Path | None = None
+) -> ServerProcess:
+    """Return `taskrouter-emulator serve` on `database_url` as a user starts it (not yet launched)."""
+    return ServerProcess(_emulator_command(database_url), env=env, log_path=log_path)
+
+
+def _emulator_command(database_url: str) -> Callable[[int], list[str]]:
+    """Return the command line of `taskrouter-emulator serve` on `database_url`, per port."""
+    script = Path(sys.executable).with_name("taskrouter-emulator")
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "taskrouter_emulator"]
+
+    def command(port: int) -> list[str]:
+        return [
+            *launcher, "serve", "--port", str(port), "--database-url", database_url,
+            "--log-level", "warning",
+        ]  # fmt: skip
+
+    return command
+
+
+class ServerProcess:
+    """A server in a child process on a free loopback port (`command` builds its command line)."""
 
     def __init__(
-        self, database_url: str, *, env: dict[str, str] | None = None, log_path: Path | None = None
+        self,
+        command: Callable[[int], list[str]],
+        *,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.database_url = database_url
+        self.command = command(self.port)
         self.env = {**os.environ, **(env or {})}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
         self.launched_at = 0.0
-
-    def command(self) -> list[str]:
-        """Return the command line that starts the server."""
-        script = Path(sys.executable).with_name("taskrouter-emulator")
-        launcher = (
-            [str(script)] if script.exists() else [sys.executable, "-m", "taskrouter_emulator"]
-        )
-        return [
-            *launcher, "serve",
-            "--port", str(self.port), "--database-url", self.database_url,
-            "--log-level", "warning",
-        ]  # fmt: skip
 
     def launch(self) -> None:
         """Start the process (returns at once; see `wait_until_answering`)."""
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.launched_at = time.perf_counter()
         self.process = subprocess.Popen(
-            self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT
+            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
 
     def wait_until_answering(
@@ -101,14 +114,16 @@ class EmulatorProcess:
         with httpx.Client(base_url=self.url, auth=auth, timeout=5) as http:
             while time.perf_counter() < deadline:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"the emulator exited with status {self.process.returncode}")
+                    raise RuntimeError(
+                        f"{self.command[0]} exited with status {self.process.returncode}"
+                    )
                 try:
                     if http.get(path).status_code == 200:
                         return time.perf_counter() - self.launched_at
                 except httpx.TransportError:
                     pass
                 time.sleep(interval)
-        raise RuntimeError(f"the emulator did not answer {path} within {timeout:.0f} s")
+        raise RuntimeError(f"{self.command[0]} did not answer {path} within {timeout:.0f} s")
 
     def stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL after 30 s)."""
@@ -121,7 +136,7 @@ class EmulatorProcess:
             self.process.kill()
             self.process.wait(timeout=10)
 
-    def __enter__(self) -> EmulatorProcess:
+    def __enter__(self) -> ServerProcess:
         self.launch()
         return self
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.harness import EmulatorProcess, backend_name, scratch_database
+from benchmarks.harness import backend_name, emulator, scratch_database
 from benchmarks.load_workload import run_and_check
 
 
@@ -43,7 +43,7 @@ def run(database_url: str | None, connections: int, duration: float, timeout: fl
         tempfile.TemporaryDirectory(prefix="tre-load-") as directory,
     ):
         log = Path(directory) / "server.log"
-        with EmulatorProcess(url, log_path=log) as server:
+        with emulator(url, log_path=log) as server:
             server.wait_until_answering()
             print(f"backend={backend_name(url)} server={server.url}")
             cpu_before = time.process_time()

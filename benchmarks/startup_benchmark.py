@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.harness import EmulatorProcess, backend_name, scratch_database
+from benchmarks.harness import backend_name, emulator, scratch_database
 
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
@@ -55,14 +55,14 @@ def run(database_url: str | None, restarts: int, idle_seconds: float) -> None:
     auth = (f"AC{uuid.uuid4().hex}", "bench")
     with scratch_database(database_url) as url:
         print(f"backend={backend_name(url)} restarts={restarts} idle={idle_seconds:.0f}s")
-        with EmulatorProcess(url) as server:
+        with emulator(url) as server:
             fresh = server.wait_until_answering("/v1/Workspaces", auth=auth)
         print(f"first answered request, fresh database (migrations run): {fresh:.2f} s")
         warm: list[float] = []
         for _ in range(restarts - 1):
-            with EmulatorProcess(url) as server:
+            with emulator(url) as server:
                 warm.append(server.wait_until_answering("/v1/Workspaces", auth=auth))
-        with EmulatorProcess(url) as server:
+        with emulator(url) as server:
             warm.append(server.wait_until_answering("/v1/Workspaces", auth=auth))
             assert server.process is not None
             pid = server.process.pid
