@@ -25,7 +25,6 @@ CPU they share with it): `apt-get install wrk` on Debian/Ubuntu, `brew install w
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import shutil
@@ -40,7 +39,13 @@ from typing import Any
 
 import httpx
 
-from benchmarks.harness import ServerProcess, backend_name, emulator, scratch_database
+from benchmarks.harness import (
+    ServerProcess,
+    argument_parser,
+    backend_name,
+    emulator,
+    scratch_database,
+)
 
 WORKERS = 60
 AVAILABLE_WORKERS = 30
@@ -266,12 +271,7 @@ def run(database_url: str | None, connections: int, seconds: float, timeout: flo
 
 def main() -> None:
     """Parse the command line and run."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--database-url", default=None, help="PostgreSQL server URL (a scratch database is created)"
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint and server")
     parser.add_argument(

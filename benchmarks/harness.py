@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import subprocess
@@ -50,6 +51,19 @@ def scratch_database(server_url: str | None) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def argument_parser(description: str | None) -> argparse.ArgumentParser:
+    """Return a command-line parser with the `--database-url` option every benchmark takes."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL server URL (a scratch database is created); default: temporary SQLite",
+    )
+    return parser
 
 
 def backend_name(database_url: str) -> str:

@@ -17,7 +17,6 @@ dropped, or if the state is inconsistent.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.harness import backend_name, emulator, scratch_database
+from benchmarks.harness import argument_parser, backend_name, emulator, scratch_database
 from benchmarks.load_workload import run_and_check
 
 
@@ -76,12 +75,7 @@ def run(database_url: str | None, connections: int, duration: float, timeout: fl
 
 def main() -> None:
     """Parse the command line and run."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--database-url", default=None, help="PostgreSQL server URL (a scratch database is created)"
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument(

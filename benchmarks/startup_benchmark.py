@@ -15,14 +15,13 @@ a core, idle RSS below 100 MB.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 import uuid
 from pathlib import Path
 
-from benchmarks.harness import backend_name, emulator, scratch_database
+from benchmarks.harness import argument_parser, backend_name, emulator, scratch_database
 
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
@@ -82,12 +81,7 @@ def run(database_url: str | None, restarts: int, idle_seconds: float) -> None:
 
 def main() -> None:
     """Parse the command line and run."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--database-url", default=None, help="PostgreSQL server URL (a scratch database is created)"
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--restarts", type=int, default=3, help="starts on the migrated database")
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     args = parser.parse_args()
