@@ -44,6 +44,7 @@ from benchmarks.harness import (
     argument_parser,
     backend_name,
     emulator,
+    machine_load,
     scratch_database,
 )
 
@@ -233,12 +234,16 @@ def run(database_url: str | None, connections: int, seconds: float, timeout: flo
             responses = directory / "responses.json"
             responses.write_text(json.dumps(canned_responses(http, workspace_sid, measured)))
         bare_command = [sys.executable, "-m", "benchmarks.bare_app", "--responses", str(responses)]
-        with ServerProcess(lambda port: [*bare_command, "--port", str(port)]) as bare:
+        importable = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        with ServerProcess(
+            lambda port: [*bare_command, "--port", str(port)], env=importable
+        ) as bare:
             bare.wait_until_answering("/docs")
             print(
                 f"backend={backend_name(url)} wrk -t1 -c{connections} -d{seconds}s "
                 f"(timeout {timeout}s) per endpoint and server; {WORKERS} workers, {TASKS} tasks"
             )
+            print(machine_load())
             print(
                 "| Endpoint | Server | req/s | p50 ms | p99 ms | max ms | non-2xx "
                 "| socket errors/timeouts | emulator/bare |"
@@ -267,6 +272,7 @@ def run(database_url: str | None, connections: int, seconds: float, timeout: flo
                 print(_row(endpoint.name, "bare FastAPI", results["bare FastAPI"], ""))
                 print(_row(endpoint.name, "emulator", results["emulator"], f"{ratio:.2f}x"))
     print("aims: fetch workspace >= 0.7x the bare endpoint, lists >= 0.5x")
+    print(machine_load())
 
 
 def main() -> None:

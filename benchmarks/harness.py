@@ -66,6 +66,12 @@ def argument_parser(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def machine_load() -> str:
+    """Return the load average and core count, to judge figures taken on a shared machine."""
+    one, five, _ = os.getloadavg()
+    return f"machine: load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 def backend_name(database_url: str) -> str:
     """Return "sqlite" or "postgresql"."""
     return make_url(database_url).get_backend_name()

@@ -26,7 +26,13 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.harness import argument_parser, backend_name, emulator, scratch_database
+from benchmarks.harness import (
+    argument_parser,
+    backend_name,
+    emulator,
+    machine_load,
+    scratch_database,
+)
 from benchmarks.load_workload import run_and_check
 
 
@@ -45,6 +51,7 @@ def run(database_url: str | None, connections: int, duration: float, timeout: fl
         with emulator(url, log_path=log) as server:
             server.wait_until_answering()
             print(f"backend={backend_name(url)} server={server.url}")
+            print(machine_load())
             cpu_before = time.process_time()
             result, problems = asyncio.run(
                 run_and_check(
@@ -62,6 +69,7 @@ def run(database_url: str | None, connections: int, duration: float, timeout: fl
         f"load generator CPU: {client_cpu:.1f} s ({100 * client_cpu / result.seconds:.0f} % of a core)"
     )
     print(f"health probe after the load: {probe.status_code} in {probe_seconds * 1000:.0f} ms")
+    print(machine_load())
     print(f"ERROR lines in the server log: {len(errors_logged)}")
     for line in errors_logged[:5]:
         print(f"  {line[:300]}")
