@@ -29,6 +29,7 @@ WORKERS = 20
 CAPACITY = 2  # of every worker's "default" channel; all tasks are created on it
 OPEN_STATUSES = ("pending", "accepted", "wrapping")  # reservations that take a worker's capacity
 ASSIGNED_STATUSES = ("accepted", "wrapping", "completed")  # a task given to this worker
+RECOVERY_SECONDS = 120.0  # how long the check after the load waits for the server to answer
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class LoadResult:
     outcomes: list[Outcome]
     seconds: float
     connections: int
+    answering_again_after: float | None = None  # seconds after the load until a fetch answered
 
     def answered(self) -> list[Outcome]:
         """Return the requests that got an HTTP answer."""
@@ -99,12 +101,22 @@ class LoadResult:
             f"connections={self.connections} duration={self.seconds:.1f}s "
             f"requests={len(self.outcomes)} ({len(self.outcomes) / self.seconds:.1f}/s)",
             "statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(statuses.items())),
-            f"latency (answered): p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
-            f"max {(latencies[-1] if latencies else 0) * 1000:.1f} ms",
+            (
+                f"latency (answered): p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+                f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
+                f"max {latencies[-1] * 1000:.1f} ms"
+                if latencies
+                else "latency: no request was answered"
+            ),
             f"5xx: {len(self.server_errors())}, hung: {sum(o.failure == 'hung' for o in self.outcomes)}, "
             f"dropped: {sum(o.failure == 'dropped' for o in self.outcomes)}, "
             f"reads not 200: {len(self.failed_reads())}",
+            "answering again after the load: "
+            + (
+                f"{self.answering_again_after:.1f} s"
+                if self.answering_again_after is not None
+                else "no"
+            ),
             "per operation (count, statuses, p50/p99 ms):",
         ]
         by_operation: dict[str, list[Outcome]] = defaultdict(list)
@@ -400,14 +412,48 @@ async def check_consistency(http: httpx.AsyncClient, scenario: Scenario) -> list
     return problems
 
 
+async def seconds_until_answering(
+    http: httpx.AsyncClient, scenario: Scenario, *, limit: float
+) -> float | None:
+    """Return how long the server took to answer a fetch of the workspace again (None: not in `limit`).
+
+    After heavy load a stalled server may take a while; the consistency check waits for it.
+    """
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < limit:
+        try:
+            if (
+                await http.get(scenario.base, timeout=max(1.0, limit - elapsed))
+            ).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.2)
+    return None
+
+
 async def run_and_check(
     base_url: str, auth: tuple[str, str], *, connections: int, duration: float, timeout: float
 ) -> tuple[LoadResult, list[str]]:
-    """Prepare a workspace, load it, then check its consistency; return the result and problems."""
+    """Prepare a workspace, load it, then check its consistency; return the result and problems.
+
+    A server that cannot be read back afterwards (no answer within RECOVERY_SECONDS, or an error
+    status) is reported as a problem, not raised, so the load figures are never lost.
+    """
     async with httpx.AsyncClient(base_url=base_url, auth=auth, timeout=timeout) as setup:
         scenario = await prepare(setup)
     async with load_client(base_url, auth, connections=connections, timeout=timeout) as http:
         result = await run_load(http, scenario, connections=connections, duration=duration)
-    async with httpx.AsyncClient(base_url=base_url, auth=auth, timeout=timeout) as check:
-        problems = await check_consistency(check, scenario)
+    # A loaded server may still be working through requests whose clients gave up: give it time.
+    patience = max(timeout, RECOVERY_SECONDS)
+    async with httpx.AsyncClient(base_url=base_url, auth=auth, timeout=patience) as check:
+        result.answering_again_after = await seconds_until_answering(
+            check, scenario, limit=patience
+        )
+        if result.answering_again_after is None:
+            return result, [f"the server did not answer within {patience:.0f} s after the load"]
+        try:
+            problems = await check_consistency(check, scenario)
+        except (httpx.HTTPError, RuntimeError) as exc:
+            problems = [f"the consistency check could not read the state: {exc!r}"]
     return result, problems
