@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument(
         "--request-timeout",
         type=float,
-        default=30.0,
+        default=60.0,
         help="seconds before a request counts as hung",
     )
     args = parser.parse_args()
