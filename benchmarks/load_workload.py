@@ -239,24 +239,24 @@ async def _worker_reservation(
 
 
 async def _answer_reservation(
-    rec: _Recorder, sc: Scenario, rng: random.Random, answer: str
+    rec: _Recorder, sc: Scenario, rng: random.Random, operation: str, answer: str
 ) -> None:
     found = await _worker_reservation(rec, sc, rng, "pending")
     if found:
         worker, reservation = found
         await rec.send(
-            f"{answer[:-2]} reservation", "POST",
+            operation, "POST",
             f"{sc.base}/Workers/{worker}/Reservations/{reservation['sid']}",
             {"ReservationStatus": answer},
         )  # fmt: skip
 
 
 async def _accept(rec: _Recorder, sc: Scenario, rng: random.Random) -> None:
-    await _answer_reservation(rec, sc, rng, "accepted")
+    await _answer_reservation(rec, sc, rng, "accept reservation", "accepted")
 
 
 async def _reject(rec: _Recorder, sc: Scenario, rng: random.Random) -> None:
-    await _answer_reservation(rec, sc, rng, "rejected")
+    await _answer_reservation(rec, sc, rng, "reject reservation", "rejected")
 
 
 async def _complete(rec: _Recorder, sc: Scenario, rng: random.Random) -> None:
