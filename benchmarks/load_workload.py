@@ -39,7 +39,8 @@ class Outcome:
     operation: str
     read: bool
     status: int | None
-    failure: str | None  # "hung" (timed out) or "dropped" (connection error), when status is None
+    # When status is None: "hung" (timed out) or "dropped:<httpx error>" (connection lost).
+    failure: str | None
     seconds: float
 
 
@@ -85,6 +86,10 @@ class LoadResult:
         """Return the requests that timed out or lost their connection."""
         return [o for o in self.outcomes if o.status is None]
 
+    def failures(self, kind: str) -> int:
+        """Return how many requests got no answer for this reason ("hung" or "dropped")."""
+        return sum(1 for o in self.unanswered() if o.failure and o.failure.startswith(kind))
+
     def server_errors(self) -> list[Outcome]:
         """Return the requests answered with a 5xx status."""
         return [o for o in self.outcomes if o.status is not None and o.status >= 500]
@@ -108,8 +113,8 @@ class LoadResult:
                 if latencies
                 else "latency: no request was answered"
             ),
-            f"5xx: {len(self.server_errors())}, hung: {sum(o.failure == 'hung' for o in self.outcomes)}, "
-            f"dropped: {sum(o.failure == 'dropped' for o in self.outcomes)}, "
+            f"5xx: {len(self.server_errors())}, hung: {self.failures('hung')}, "
+            f"dropped: {self.failures('dropped')}, "
             f"reads not 200: {len(self.failed_reads())}",
             "answering again after the load: "
             + (
@@ -153,8 +158,8 @@ class _Recorder:
             status = response.status_code
         except httpx.TimeoutException:
             failure = "hung"
-        except httpx.TransportError:
-            failure = "dropped"
+        except httpx.TransportError as exc:
+            failure = f"dropped:{type(exc).__name__}"
         self.outcomes.append(
             Outcome(operation, method == "GET", status, failure, time.perf_counter() - started)
         )
