@@ -18,10 +18,12 @@ dropped, or if the state is inconsistent.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from benchmarks.harness import (
@@ -33,13 +35,21 @@ from benchmarks.harness import (
 )
 from benchmarks.load_workload import run_and_check
 
+_LOG_RECORD = re.compile(r"^(\d{4}-\d\d-\d\d |[A-Z]+: )")  # a new record, not traceback text
+
 
 def _server_log_errors(log: Path) -> list[str]:
-    return [
-        line
-        for line in log.read_text(errors="replace").splitlines()
-        if " ERROR " in line or line.startswith("ERROR:")
-    ]
+    """Return each ERROR record of the server log with the exception that ended its traceback."""
+    errors: list[str] = []
+    in_error = False
+    for line in log.read_text(errors="replace").splitlines():
+        if _LOG_RECORD.match(line):
+            in_error = " ERROR " in line or line.startswith("ERROR:")
+            if in_error:
+                errors.append(line)
+        elif in_error and line and not line[0].isspace() and not line.startswith("Traceback"):
+            errors[-1] = f"{errors[-1].split(' -> ')[0]} -> {line}"
+    return errors
 
 
 def run(database_url: str | None, connections: int, duration: float, timeout: float) -> bool:
@@ -70,7 +80,10 @@ def run(database_url: str | None, connections: int, duration: float, timeout: fl
     )
     print(machine_load())
     print(f"ERROR lines in the server log: {len(errors_logged)}")
-    for line in errors_logged[:5]:
+    exceptions = Counter(line.split(" -> ", 1)[1][:200] for line in errors_logged if " -> " in line)
+    for exception, count in exceptions.most_common(5):
+        print(f"  {count} x {exception}")
+    for line in errors_logged[:3]:
         print(f"  {line[:300]}")
     print(f"consistency: {'OK' if not problems else f'{len(problems)} problems'}")
     for problem in problems[:20]:

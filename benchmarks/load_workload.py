@@ -42,6 +42,7 @@ class Outcome:
     # When status is None: "hung" (timed out) or "dropped:<httpx error>" (connection lost).
     failure: str | None
     seconds: float
+    body: str = ""  # the start of the answer, kept for 5xx only
 
 
 @dataclass
@@ -122,6 +123,12 @@ class LoadResult:
                 if self.answering_again_after is not None
                 else "no"
             ),
+            *(
+                f"first {status} answer: {body}"
+                for status, body in {
+                    o.status: o.body for o in reversed(self.server_errors())
+                }.items()
+            ),
             "per operation (count, statuses, p50/p99 ms):",
         ]
         by_operation: dict[str, list[Outcome]] = defaultdict(list)
@@ -160,9 +167,9 @@ class _Recorder:
             failure = "hung"
         except httpx.TransportError as exc:
             failure = f"dropped:{type(exc).__name__}"
-        self.outcomes.append(
-            Outcome(operation, method == "GET", status, failure, time.perf_counter() - started)
-        )
+        elapsed = time.perf_counter() - started
+        body = response.text[:300] if status is not None and status >= 500 else ""
+        self.outcomes.append(Outcome(operation, method == "GET", status, failure, elapsed, body))
         return response
 
 

@@ -41,10 +41,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 def rss_megabytes(pid: int) -> float:
-    """Return the resident set size of the process in MiB."""
+    """Return the resident set size of the process in MB (10^6 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+            return int(line.split()[1]) * 1024 / 1e6  # /proc reports kB meaning KiB
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
@@ -104,7 +104,7 @@ def run(database_url: str | None, restarts: int, idle_seconds: float) -> None:
         )
         print(f"idle CPU over {wall:.0f} s: {idle_cpu:.2f} % of one core (target < 1 %)")
         print(
-            f"RSS: {rss_after_start:.0f} MiB after start, {idle_rss:.0f} MiB idle (target < 100 MB)"
+            f"RSS: {rss_after_start:.0f} MB after start, {idle_rss:.0f} MB idle (target < 100 MB)"
         )
         print(machine_load())
 
