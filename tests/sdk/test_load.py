@@ -12,7 +12,7 @@ import asyncio
 
 from benchmarks.load_workload import run_and_check
 
-from tests.conftest import Account, LiveServer
+from taskrouter_emulator.testing import Account, LiveServer
 
 CONNECTIONS = 64
 DURATION = 10.0
