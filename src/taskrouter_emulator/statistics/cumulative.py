@@ -1,9 +1,10 @@
 """Cumulative statistics: figures over a time window, computed in SQL from the Event log.
 
 Counters are one `GROUP BY event_type` over indexed columns (the workspace, queue, workflow or
-worker composite indexes on `(…, event_type, event_date)`); only the duration aggregates read
-`event_data`, and only of the event types they need (`reservation.accepted`, `task.canceled`,
-`worker.activity.update`), extracting single keys with the database's JSON functions.
+worker composite indexes on `(…, event_type, event_date)`); the duration aggregates read the typed
+columns the recorder copies out of `event_data` (`task_age`, `task_queue_entered_date`,
+`worker_previous_activity_sid`, `worker_time_in_previous_activity_ms`) from the partial indexes
+that hold them for the three event types concerned, so no JSON is parsed.
 """
 
 from __future__ import annotations
@@ -17,14 +18,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.models import Event, Worker
-from taskrouter_emulator.statistics.sql import (
-    epoch_ms,
-    inline,
-    json_int,
-    json_text,
-    least,
-    materialized_ctes,
-)
+from taskrouter_emulator.statistics.sql import epoch_ms, inline, least
 
 RESERVATION_COUNTERS: dict[str, str] = {
     "reservations_created": "reservation.created",
@@ -83,10 +77,18 @@ class Scope:
     worker_sids: tuple[str, ...] | None = None
     channel_sid: str | None = None
 
-    def conditions(self, window: Window, event_types: Collection[str]) -> list[ColumnElement[bool]]:
-        """Return the WHERE conditions selecting this scope's events of the given types in the window."""
+    def conditions(
+        self, window: Window, event_types: Collection[str], *, by_workspace: bool = False
+    ) -> list[ColumnElement[bool]]:
+        """Return the WHERE conditions selecting this scope's events of the given types in the window.
+
+        `by_workspace` names the workspace even when a narrower SID implies it, so the partial
+        value indexes (which lead with `(workspace_sid, event_date)`) apply.
+        """
         types = list(dict.fromkeys(event_types))
         where: list[ColumnElement[bool]] = []
+        if by_workspace:
+            where.append(Event.workspace_sid == self.workspace_sid)
         if self.task_queue_sid is not None:
             where.append(Event.task_queue_sid == self.task_queue_sid)
         elif self.task_queue_sids is not None:
@@ -97,7 +99,7 @@ class Scope:
             where.append(Event.worker_sid == self.worker_sid)
         elif self.worker_sids is not None:
             where.append(Event.worker_sid.in_(inline("worker_sids", self.worker_sids)))
-        else:
+        elif not by_workspace:
             where.append(Event.workspace_sid == self.workspace_sid)
         where.append(
             Event.event_type == types[0] if len(types) == 1 else Event.event_type.in_(types)
@@ -272,11 +274,11 @@ def task_cumulatives(
         types.append(entered_type)
     counted = _grouped_counts(session, scope=scope, window=window, event_types=types, group=group)
 
-    age = json_int(session, "task_age")
+    age: ColumnElement[Any] = Event.task_age.expression
     accepted_values: dict[str, ColumnElement[Any]] = {"age": age}
     if in_queue:
         # event_date (ms) minus the epoch second the task entered its queue, in whole seconds.
-        entered = json_int(session, "task_queue_entered_date")
+        entered = Event.task_queue_entered_date
         accepted_values["queue"] = (Event.event_date_ms - entered * 1000) // 1000
     any_accepted = any(counted.get((k, ACCEPTED), 0) for k in keys)
     any_canceled = any(counted.get((k, CANCELED), 0) for k in keys)
@@ -358,13 +360,14 @@ def _wait_aggregates(
     """Aggregate per-event waits of one event type (per group); thresholds apply to `age`."""
     if skip:
         return {}
-    # Extract each value once per event (a materialized CTE), then aggregate.
     columns = [v.label(name) for name, v in values.items()]
     if group is not None:
         columns.append(group.label("grp"))
-    waits = select(*columns).where(*scope.conditions(window, [event_type])).cte("waits")
-    if materialized_ctes(session):
-        waits = waits.prefix_with("MATERIALIZED")
+    waits = (
+        select(*columns)
+        .where(*scope.conditions(window, [event_type], by_workspace=True))
+        .subquery("waits")
+    )
     selected: list[Any] = []
     for name in values:
         c = waits.c[name]
@@ -436,18 +439,15 @@ def activity_durations(
         return results
 
     # Stays that ended inside the window: one row per activity change, clipped at the window start.
-    spent = json_int(session, "worker_time_in_previous_activity_ms")
+    spent = Event.worker_time_in_previous_activity_ms.expression
     stays = (
         select(
-            json_text(session, "worker_previous_activity_sid").label("activity_sid"),
+            Event.worker_previous_activity_sid.label("activity_sid"),
             least(session, spent, Event.event_date_ms - start_ms).label("ms"),
         )
-        .where(*scope.conditions(window, [ACTIVITY_UPDATE]))
-        .cte("stays")
+        .where(*scope.conditions(window, [ACTIVITY_UPDATE], by_workspace=True))
+        .subquery("stays")
     )
-    if materialized_ctes(session):
-        # Extract once per event; inlined, the grouping would extract the JSON values again.
-        stays = stays.prefix_with("MATERIALIZED")
     closed = (
         select(
             stays.c.activity_sid,
@@ -531,9 +531,9 @@ def _stays_running_at(
     )
     rows = session.execute(
         select(
-            json_text(session, "worker_previous_activity_sid"),
+            Event.worker_previous_activity_sid,
             Event.event_date_ms,
-            json_int(session, "worker_time_in_previous_activity_ms"),
+            Event.worker_time_in_previous_activity_ms,
         ).where(Event.id.in_(first_after.scalar_subquery()))
     )
     return [(sid, int(at) - int(spent or 0), int(at)) for sid, at, spent in rows if sid is not None]

@@ -1,0 +1,106 @@
+"""event statistics columns: typed copies of the event_data values statistics aggregate
+
+Adds `task_age`, `task_queue_entered_date`, `worker_previous_activity_sid` and
+`worker_time_in_previous_activity_ms` to `event`, fills them from `event_data` for the rows already
+recorded, and adds the partial indexes that hold them for the three event types whose values are
+aggregated (so a window's waits and activity stays are read from an index, never parsed from JSON).
+
+Revision ID: 7014aaec486f
+Revises: c33429b1df28
+Create Date: 2026-12-02 16:10:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "7014aaec486f"
+down_revision: str | None = "c33429b1df28"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+INTEGER_KEYS = ("task_age", "task_queue_entered_date", "worker_time_in_previous_activity_ms")
+TEXT_KEYS = ("worker_previous_activity_sid",)
+WAIT_COLUMNS = [
+    "workspace_sid",
+    "event_date",
+    "task_queue_sid",
+    "workflow_sid",
+    "task_channel_sid",
+    "event_date_ms",
+    "task_age",
+    "task_queue_entered_date",
+]
+STAY_COLUMNS = [
+    "workspace_sid",
+    "event_date",
+    "worker_sid",
+    "event_date_ms",
+    "worker_previous_activity_sid",
+    "worker_time_in_previous_activity_ms",
+]
+INDEXES = (
+    ("ix_event_accepted_waits", WAIT_COLUMNS, "reservation.accepted"),
+    ("ix_event_canceled_waits", WAIT_COLUMNS, "task.canceled"),
+    ("ix_event_activity_stays", STAY_COLUMNS, "worker.activity.update"),
+)
+
+
+def _backfill() -> None:
+    """Copy the values out of `event_data` (stored as JSON text with string values)."""
+    if op.get_bind().dialect.name == "sqlite":
+
+        def value(key: str) -> str:
+            return f"json_extract(event_data, '$.{key}')"
+
+        integer = "CAST({} AS INTEGER)"
+    else:
+
+        def value(key: str) -> str:
+            return f"(event_data::json ->> '{key}')"
+
+        integer = "CAST({} AS BIGINT)"
+    assignments = [f"{key} = {integer.format(value(key))}" for key in INTEGER_KEYS]
+    assignments += [f"{key} = {value(key)}" for key in TEXT_KEYS]
+    # Only the events that carry one of the values: task, reservation and worker activity events.
+    op.execute(
+        f"UPDATE event SET {', '.join(assignments)} "
+        "WHERE event_type LIKE 'task%' OR event_type LIKE 'reservation.%' "
+        "OR event_type LIKE 'workflow.%' OR event_type = 'worker.activity.update'"
+    )
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("task_age", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("task_queue_entered_date", sa.BigInteger(), nullable=True))
+        batch_op.add_column(
+            sa.Column("worker_previous_activity_sid", sa.String(length=34), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("worker_time_in_previous_activity_ms", sa.BigInteger(), nullable=True)
+        )
+    _backfill()
+    for name, columns, event_type in INDEXES:
+        predicate = sa.text(f"event_type = '{event_type}'")
+        op.create_index(
+            name,
+            "event",
+            columns,
+            unique=False,
+            postgresql_where=predicate,
+            sqlite_where=predicate,
+        )
+
+
+def downgrade() -> None:
+    for name, _, _ in INDEXES:
+        op.drop_index(name, table_name="event")
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.drop_column("worker_time_in_previous_activity_ms")
+        batch_op.drop_column("worker_previous_activity_sid")
+        batch_op.drop_column("task_queue_entered_date")
+        batch_op.drop_column("task_age")
