@@ -64,9 +64,7 @@ def test_backfilled_events_give_the_same_statistics(private_database: str) -> No
     with running(private_database, None) as live:
         client = Client(account.sid, account.token)
         client.taskrouter.base_url = live.url
-        with httpx.Client(
-            base_url=live.url, auth=(account.sid, account.token), timeout=30
-        ) as http:
+        with httpx.Client(base_url=live.url, auth=(account.sid, account.token), timeout=30) as http:
             setup = make_setup(client, http)
             queue, workflow = single_queue(setup)
             worker = setup.worker("Alice", activity="Offline")
@@ -90,14 +88,21 @@ def test_backfilled_events_give_the_same_statistics(private_database: str) -> No
 
     # The figures are the ones the scenario implies (so they are not zeros on both sides).
     workspace = before["workspace"]
-    assert workspace["wait_duration_until_accepted"] == {"avg": 42, "min": 42, "max": 42, "total": 42}
+    assert workspace["wait_duration_until_accepted"] == {
+        "avg": 42,
+        "min": 42,
+        "max": 42,
+        "total": 42,
+    }
     assert workspace["wait_duration_until_canceled"] == {"avg": 7, "min": 7, "max": 7, "total": 7}
     assert workspace["split_by_wait_time"]["30"] == {
         "above": {"tasks_canceled": 0, "reservations_accepted": 1},
         "below": {"tasks_canceled": 1, "reservations_accepted": 0},
     }
     assert before["queue"]["wait_duration_in_queue_until_accepted"]["max"] == 42
-    durations = {d["friendly_name"]: d for d in before["worker"]["cumulative"]["activity_durations"]}
+    durations = {
+        d["friendly_name"]: d for d in before["worker"]["cumulative"]["activity_durations"]
+    }
     assert durations["Available"]["total"] == 50
     assert durations["Unavailable"]["total"] == 10
 
