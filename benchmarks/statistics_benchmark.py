@@ -29,10 +29,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from taskrouter_emulator.app import create_app
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
+from taskrouter_emulator.events.counts import add_counts, tally
 from taskrouter_emulator.events.recorder import extracted_columns
 from taskrouter_emulator.models import (
     Activity,
@@ -266,6 +268,12 @@ class Builder:
             )
         bulk(self.engine, Task, rows)
 
+    def insert_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert events and their per-bucket counts, as recording them through the app does."""
+        bulk(self.engine, Event, rows)
+        with Session(self.engine) as session, session.begin():
+            add_counts(session, tally(rows))
+
     def add_events(self, count: int) -> None:
         """Insert `count` events spread over the 15 minutes before NOW, oldest first."""
         types = self.rng.choices(list(EVENT_MIX), weights=list(EVENT_MIX.values()), k=count)
@@ -347,12 +355,12 @@ class Builder:
                 }
             )
             if len(batch) >= BATCH:
-                bulk(self.engine, Event, batch)
+                self.insert_events(batch)
                 written += len(batch)
                 batch = []
                 print(f"\r  events: {written:,}/{count:,}", end="", flush=True)
         if batch:
-            bulk(self.engine, Event, batch)
+            self.insert_events(batch)
         print(f"\r  events: {count:,}/{count:,}")
         # Workers end in the activity their last change moved them to, since that moment.
         with self.engine.begin() as conn:

@@ -4,6 +4,8 @@ Adds `task_age`, `task_queue_entered_date`, `worker_previous_activity_sid` and
 `worker_time_in_previous_activity_ms` to `event`, fills them from `event_data` for the recorded events of
 the types statistics read, and adds the partial indexes that hold them for the three event types whose values are
 aggregated (so a window's waits and activity stays are read from an index, never parsed from JSON).
+Creates `event_count` (events per 10-second bucket, type and task channel, for each workspace,
+task queue and workflow) and fills it from the recorded events.
 
 Revision ID: 7014aaec486f
 Revises: c33429b1df28
@@ -81,7 +83,37 @@ def _backfill() -> None:
         op.execute(f"UPDATE event SET {', '.join(assignments)} WHERE event_type = '{event_type}'")
 
 
+def _count_events() -> None:
+    """Fill `event_count` from the events already recorded (bucket: epoch seconds // 10)."""
+    if op.get_bind().dialect.name == "sqlite":
+        bucket = "CAST(strftime('%s', event_date) AS INTEGER) / 10"
+    else:
+        bucket = "CAST(floor(extract(epoch FROM event_date) / 10) AS BIGINT)"
+    for scope in ("workspace_sid", "task_queue_sid", "workflow_sid"):
+        op.execute(
+            "INSERT INTO event_count "
+            "(scope_sid, bucket, event_type, task_channel_sid, workspace_sid, count) "
+            f"SELECT {scope}, {bucket}, event_type, COALESCE(task_channel_sid, ''), "
+            f"workspace_sid, count(*) FROM event WHERE {scope} IS NOT NULL "
+            "GROUP BY 1, 2, 3, 4, 5"
+        )
+
+
 def upgrade() -> None:
+    op.create_table(
+        "event_count",
+        sa.Column("scope_sid", sa.String(length=34), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("event_type", sa.String(length=64), nullable=False),
+        sa.Column("task_channel_sid", sa.String(length=34), nullable=False),
+        sa.Column("workspace_sid", sa.String(length=34), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("scope_sid", "bucket", "event_type", "task_channel_sid"),
+    )
+    op.create_index(
+        "ix_event_count_workspace_bucket", "event_count", ["workspace_sid", "bucket"], unique=False
+    )
+    _count_events()
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("task_age", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("task_queue_entered_date", sa.BigInteger(), nullable=True))
@@ -105,6 +137,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_count_workspace_bucket", table_name="event_count")
+    op.drop_table("event_count")
     for name, _, _ in INDEXES:
         op.drop_index(name, table_name="event")
     with op.batch_alter_table("event", schema=None) as batch_op:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.urls import workspace_path
 from taskrouter_emulator.clock import Clock
+from taskrouter_emulator.events import counts  # noqa: F401  (registers the count of new events)
 from taskrouter_emulator.models import (
     Activity,
     Event,

@@ -103,3 +103,25 @@ class Event(Base):
     worker_time_in_previous_activity_ms: Mapped[int | None] = mapped_column(
         BigInteger, nullable=True
     )
+
+
+class EventCount(Base):
+    """How many events of one type (and task channel) a scope recorded in one 10-second bucket.
+
+    Maintained in the transaction that records the events (`events.counts`), so the cumulative
+    counters of a long window add up bucket rows instead of counting every event; only the
+    partial buckets at the window's edges are counted from the events themselves.
+    """
+
+    __tablename__ = "event_count"
+    __table_args__ = (Index("ix_event_count_workspace_bucket", "workspace_sid", "bucket"),)
+
+    # The workspace itself, one of its task queues or one of its workflows (the SID prefix tells).
+    scope_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    # Epoch seconds // 10 of the events' `event_date`.
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # "" for events without a task channel.
+    task_channel_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    workspace_sid: Mapped[str] = mapped_column(String(34))
+    count: Mapped[int] = mapped_column(Integer)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator.events import counts
 from taskrouter_emulator.models import Event, Worker
 from taskrouter_emulator.statistics.sql import epoch_ms, inline, least
 
@@ -211,6 +212,62 @@ def event_counts(
 
 
 def _grouped_counts(
+    session: Session,
+    *,
+    scope: Scope,
+    window: Window,
+    event_types: Sequence[str],
+    group: ColumnElement[str | None] | None,
+) -> dict[tuple[str | None, str], int]:
+    """Count events per (group, type), group being the queue when `scope.task_queue_sids` is set.
+
+    A workspace, queue or workflow scope adds up the `event_count` buckets that lie wholly inside
+    the window and counts the events of the partial buckets at its two edges; worker scopes
+    (not bucketed) count their events from the worker index.
+    """
+    if scope.worker_sid is not None or scope.worker_sids is not None:
+        return _counted_events(
+            session, scope=scope, window=window, event_types=event_types, group=group
+        )
+    first = -(
+        -(window.start - counts.bucket_start(0)) // counts.BUCKET
+    )  # first bucket starting in it
+    end = counts.bucket_of(window.end)  # buckets before this one end inside the window
+    if first >= end:
+        return _counted_events(
+            session, scope=scope, window=window, event_types=event_types, group=group
+        )
+    tiny = timedelta(microseconds=1)
+    edges = (
+        Window(start=window.start, end=counts.bucket_start(first) - tiny),
+        Window(start=counts.bucket_start(end), end=window.end),
+    )
+    totals: dict[tuple[str | None, str], int] = {}
+    for edge in edges:
+        if edge.end < edge.start:  # the window starts on a bucket boundary
+            continue
+        for key, n in _counted_events(
+            session, scope=scope, window=edge, event_types=event_types, group=group
+        ).items():
+            totals[key] = totals.get(key, 0) + n
+    sids = scope.task_queue_sids or (
+        scope.task_queue_sid or scope.workflow_sid or scope.workspace_sid,
+    )
+    summed = counts.bucket_counts(
+        session,
+        scope_sids=sids,
+        first_bucket=first,
+        end_bucket=end,
+        event_types=event_types,
+        channel_sid=scope.channel_sid,
+    )
+    for (scope_sid, event_type), n in summed.items():
+        key = (scope_sid if group is not None else None, event_type)
+        totals[key] = totals.get(key, 0) + n
+    return totals
+
+
+def _counted_events(
     session: Session,
     *,
     scope: Scope,
