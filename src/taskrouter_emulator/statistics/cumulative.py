@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.events import counts
 from taskrouter_emulator.models import Event, Worker
-from taskrouter_emulator.statistics.sql import epoch_ms, inline, least
+from taskrouter_emulator.statistics.sql import epoch_ms, inline, least, read_events_through
 
 RESERVATION_COUNTERS: dict[str, str] = {
     "reservations_created": "reservation.created",
@@ -42,6 +42,12 @@ WORKFLOW_ENTERED = "workflow.entered"
 ACCEPTED = "reservation.accepted"
 CANCELED = "task.canceled"
 ACTIVITY_UPDATE = "worker.activity.update"
+# The partial indexes holding the aggregated values of each event type (models/event.py).
+VALUE_INDEXES = {
+    ACCEPTED: "ix_event_accepted_waits",
+    CANCELED: "ix_event_canceled_waits",
+    ACTIVITY_UPDATE: "ix_event_activity_stays",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,11 @@ class Scope:
     worker_sids: tuple[str, ...] | None = None
     channel_sid: str | None = None
 
+    @property
+    def spans_workspace(self) -> bool:
+        """Whether the scope draws on the whole workspace's events (not one queue's or worker's)."""
+        return self.task_queue_sid is None and self.worker_sid is None
+
     def conditions(
         self, window: Window, event_types: Collection[str], *, by_workspace: bool = False
     ) -> list[ColumnElement[bool]]:
@@ -102,8 +113,12 @@ class Scope:
             where.append(Event.worker_sid.in_(inline("worker_sids", self.worker_sids)))
         elif not by_workspace:
             where.append(Event.workspace_sid == self.workspace_sid)
+        # Literal types: the partial value indexes apply only when the statement names the type
+        # (a bound parameter hides it from SQLite's planner and from PostgreSQL's generic plans).
         where.append(
-            Event.event_type == types[0] if len(types) == 1 else Event.event_type.in_(types)
+            Event.event_type == literal(types[0], literal_execute=True)
+            if len(types) == 1
+            else Event.event_type.in_(bindparam(None, types, expanding=True, literal_execute=True))
         )
         where.append(Event.event_date >= window.start)
         where.append(Event.event_date <= window.end)
@@ -434,6 +449,8 @@ def _wait_aggregates(
     stmt = select(*selected)
     if group is not None:
         stmt = select(waits.c.grp, *selected).group_by(waits.c.grp)
+    if scope.spans_workspace:
+        stmt = read_events_through(stmt, VALUE_INDEXES[event_type])
     results: dict[str | None, _Waits] = {}
     for row in session.execute(stmt):
         key, figures = (row[0], row[1:]) if group is not None else (None, row)
@@ -516,6 +533,8 @@ def activity_durations(
         .where(stays.c.ms > 0, stays.c.activity_sid.is_not(None))
         .group_by(stays.c.activity_sid)
     )
+    if scope.spans_workspace:
+        closed = read_events_through(closed, VALUE_INDEXES[ACTIVITY_UPDATE])
     for activity_sid, count, total, minimum, maximum in session.execute(closed):
         results.setdefault(activity_sid, Aggregate()).merge(
             Aggregate(
