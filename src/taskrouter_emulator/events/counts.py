@@ -35,6 +35,11 @@ def bucket_of(moment: datetime) -> int:
     return (moment - _EPOCH) // BUCKET
 
 
+def first_bucket_from(moment: datetime) -> int:
+    """The first bucket that starts at or after a moment."""
+    return -((_EPOCH - moment) // BUCKET)
+
+
 def bucket_start(bucket: int) -> datetime:
     """The first moment of a bucket."""
     return _EPOCH + bucket * BUCKET

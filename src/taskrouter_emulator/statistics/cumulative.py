@@ -244,10 +244,8 @@ def _grouped_counts(
         return _counted_events(
             session, scope=scope, window=window, event_types=event_types, group=group
         )
-    first = -(
-        -(window.start - counts.bucket_start(0)) // counts.BUCKET
-    )  # first bucket starting in it
-    end = counts.bucket_of(window.end)  # buckets before this one end inside the window
+    first = counts.first_bucket_from(window.start)
+    end = counts.bucket_of(window.end)  # the buckets before this one end inside the window
     if first >= end:
         return _counted_events(
             session, scope=scope, window=window, event_types=event_types, group=group
