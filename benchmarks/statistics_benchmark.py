@@ -29,10 +29,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from taskrouter_emulator.app import create_app
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
+from taskrouter_emulator.events.counts import add_counts, tally
+from taskrouter_emulator.events.recorder import extracted_columns
 from taskrouter_emulator.models import (
     Activity,
     Event,
@@ -265,6 +268,12 @@ class Builder:
             )
         bulk(self.engine, Task, rows)
 
+    def insert_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert events and their per-bucket counts, as recording them through the app does."""
+        bulk(self.engine, Event, rows)
+        with Session(self.engine) as session, session.begin():
+            add_counts(session, tally(rows))
+
     def add_events(self, count: int) -> None:
         """Insert `count` events spread over the 15 minutes before NOW, oldest first."""
         types = self.rng.choices(list(EVENT_MIX), weights=list(EVENT_MIX.values()), k=count)
@@ -281,7 +290,6 @@ class Builder:
             moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
             worker_sid, worker_activity = self.rng.choice(self.workers)
             data: dict[str, str] = {"workspace_sid": self.ws, "workspace_name": "Benchmark"}
-            columns: dict[str, Any] = {}
             if event_type in TASK_TYPES or event_type in RESERVATION_TYPES:
                 created_s = ms // 1000 - self.rng.randint(0, 600)
                 queue_sid = self.rng.choice(self.queues)
@@ -302,20 +310,11 @@ class Builder:
                     workflow_sid=self.workflow_sid,
                     workflow_name="Benchmark Workflow",
                 )
-                columns = {
-                    "task_sid": data["task_sid"],
-                    "task_queue_sid": queue_sid,
-                    "workflow_sid": self.workflow_sid,
-                    "task_channel_sid": data["task_channel_sid"],
-                    "task_channel_unique_name": channel,
-                }
                 if event_type in RESERVATION_TYPES:
                     data.update(
                         reservation_sid=sid("WR"), worker_sid=worker_sid, worker_name="Worker"
                     )
-                    columns.update(reservation_sid=data["reservation_sid"], worker_sid=worker_sid)
             else:
-                columns = {"worker_sid": worker_sid}
                 data.update(worker_sid=worker_sid, worker_name="Worker", worker_attributes="{}")
                 if event_type == "worker.activity.update":
                     previous_ms, previous = last_change.get(
@@ -343,31 +342,25 @@ class Builder:
                     "event_date": moment,
                     "event_date_ms": ms,
                     "description": f"{event_type} benchmark event",
-                    "resource_type": "task" if "task_sid" in columns else "worker",
-                    "resource_sid": columns.get("task_sid") or worker_sid,
+                    "resource_type": "task" if "task_sid" in data else "worker",
+                    "resource_sid": data.get("task_sid") or worker_sid,
                     "resource_url": f"/v1/Workspaces/{self.ws}/Tasks",
                     "actor_type": "workspace",
                     "actor_sid": self.ws,
                     "actor_url": f"/v1/Workspaces/{self.ws}",
                     "source_ip_address": None,
                     "event_data": json.dumps(data),
-                    "task_sid": None,
-                    "worker_sid": None,
-                    "reservation_sid": None,
-                    "task_queue_sid": None,
-                    "workflow_sid": None,
-                    "task_channel_sid": None,
-                    "task_channel_unique_name": None,
-                    **columns,
+                    # The indexed columns, copied from event_data as the recorder does.
+                    **extracted_columns(data),
                 }
             )
             if len(batch) >= BATCH:
-                bulk(self.engine, Event, batch)
+                self.insert_events(batch)
                 written += len(batch)
                 batch = []
                 print(f"\r  events: {written:,}/{count:,}", end="", flush=True)
         if batch:
-            bulk(self.engine, Event, batch)
+            self.insert_events(batch)
         print(f"\r  events: {count:,}/{count:,}")
         # Workers end in the activity their last change moved them to, since that moment.
         with self.engine.begin() as conn:

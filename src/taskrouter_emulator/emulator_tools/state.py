@@ -49,8 +49,11 @@ def scope_filter(
     column = table.c.workspace_sid
     if workspace_sids is not None:
         return column.in_(workspace_sids)
-    if any(fk.column.table is workspace_table for fk in column.foreign_keys):
-        # Rows that cannot outlive their workspace: reach them through the workspace index.
+    if "account_sid" not in table.c or any(
+        fk.column.table is workspace_table for fk in column.foreign_keys
+    ):
+        # Rows that cannot outlive their workspace (by a foreign key, or deleted with it, like the
+        # statistics' event counts): reach them through the workspace index.
         return column.in_(
             select(workspace_table.c.sid).where(workspace_table.c.account_sid == account_sid)
         )
@@ -80,12 +83,16 @@ def delete_state(
 ) -> dict[str, int]:
     """Delete the account's state (or some workspaces'), children first; return rows deleted per table."""
     deleted: dict[str, int] = {}
+    # Read the workspaces first: tables scoped through them may come after `workspace` in the
+    # deletion order (those without a foreign key to it, like the statistics' event counts).
+    scoped = workspace_sids if workspace_sids is not None else workspace_sids_of(session, account_sid)
     for table in reversed(state_tables()):
-        result = session.execute(
-            delete(table).where(
-                scope_filter(table, account_sid=account_sid, workspace_sids=workspace_sids)
-            )
+        where = (
+            table.c.workspace_sid.in_(scoped)
+            if "account_sid" not in table.c and "workspace_sid" in table.c
+            else scope_filter(table, account_sid=account_sid, workspace_sids=workspace_sids)
         )
+        result = session.execute(delete(table).where(where))
         deleted[table.name] = int(getattr(result, "rowcount", 0) or 0)
     return deleted
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.urls import workspace_path
 from taskrouter_emulator.clock import Clock
+from taskrouter_emulator.events import counts  # noqa: F401  (registers the count of new events)
 from taskrouter_emulator.models import (
     Activity,
     Event,
@@ -28,8 +29,9 @@ from taskrouter_emulator.models import (
 )
 from taskrouter_emulator.sids import Prefix, new_sid
 
-# event_data keys copied into indexed columns so the Events list filters use indexes.
-_FILTER_COLUMNS = (
+# event_data keys copied into indexed columns so the Events list filters use indexes, and the
+# values statistics aggregate (so they read typed columns instead of parsing JSON per row).
+_TEXT_COLUMNS = (
     "task_sid",
     "worker_sid",
     "reservation_sid",
@@ -37,7 +39,9 @@ _FILTER_COLUMNS = (
     "workflow_sid",
     "task_channel_sid",
     "task_channel_unique_name",
+    "worker_previous_activity_sid",
 )
+_INTEGER_COLUMNS = ("task_age", "task_queue_entered_date", "worker_time_in_previous_activity_ms")
 
 
 def _text(value: object) -> str:
@@ -83,13 +87,22 @@ def record(
         actor_url=workspace_path(workspace.sid),
         source_ip_address=None,
         event_data=json.dumps(event_data),
-        **{column: event_data.get(column) for column in _FILTER_COLUMNS},
+        **extracted_columns(event_data),
     )
     session.add(event)
     from taskrouter_emulator.callbacks import outbox
 
     outbox.event_callback(session, workspace=workspace, event=event, data=event_data)
     return event
+
+
+def extracted_columns(event_data: Mapping[str, str]) -> dict[str, str | int | None]:
+    """The Event columns copied from `event_data` (string values, as recorded): SIDs and integers."""
+    columns: dict[str, str | int | None] = {key: event_data.get(key) for key in _TEXT_COLUMNS}
+    for key in _INTEGER_COLUMNS:
+        value = event_data.get(key)
+        columns[key] = int(value) if value is not None else None
+    return columns
 
 
 def workspace_fields(workspace: Workspace) -> dict[str, object]:

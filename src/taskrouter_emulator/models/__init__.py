@@ -5,7 +5,7 @@ from taskrouter_emulator.models.account_clock import AccountClock
 from taskrouter_emulator.models.activity import Activity
 from taskrouter_emulator.models.base import Base
 from taskrouter_emulator.models.emulator import Fault, RateWindow
-from taskrouter_emulator.models.event import Event
+from taskrouter_emulator.models.event import Event, EventCount
 from taskrouter_emulator.models.task import Reservation, Task
 from taskrouter_emulator.models.task_channel import TaskChannel
 from taskrouter_emulator.models.task_queue import TaskQueue
@@ -20,6 +20,7 @@ __all__ = [
     "Activity",
     "Base",
     "Event",
+    "EventCount",
     "Fault",
     "RateWindow",
     "Reservation",

@@ -4,11 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskrouter_emulator.db.types import UTCDateTime
 from taskrouter_emulator.models.base import Base
+
+# Key columns of the partial indexes that hold the aggregated values (SQLite has no INCLUDE):
+# the window comes first, then everything a scope filters or groups on, then the values.
+WAIT_INDEX_COLUMNS = (
+    "workspace_sid",
+    "event_date",
+    "task_queue_sid",
+    "workflow_sid",
+    "task_channel_sid",
+    "event_date_ms",
+    "task_age",
+    "task_queue_entered_date",
+)
+STAY_INDEX_COLUMNS = (
+    "workspace_sid",
+    "event_date",
+    "worker_sid",
+    "event_date_ms",
+    "worker_previous_activity_sid",
+    "worker_time_in_previous_activity_ms",
+)
 
 
 class Event(Base):
@@ -31,6 +52,26 @@ class Event(Base):
         Index("ix_event_workspace_channel_type_date", "workspace_sid", "task_channel_sid", "event_type", "event_date"),
         # Account reset and snapshots find an account's events, those of deleted workspaces included.
         Index("ix_event_account_sid", "account_sid"),
+        # Statistics: the events whose values are aggregated, with those values (the extracted
+        # columns below), so the waits and activity stays of a window are read from an index alone.
+        Index(
+            "ix_event_accepted_waits",
+            *WAIT_INDEX_COLUMNS,
+            postgresql_where=text("event_type = 'reservation.accepted'"),
+            sqlite_where=text("event_type = 'reservation.accepted'"),
+        ),
+        Index(
+            "ix_event_canceled_waits",
+            *WAIT_INDEX_COLUMNS,
+            postgresql_where=text("event_type = 'task.canceled'"),
+            sqlite_where=text("event_type = 'task.canceled'"),
+        ),
+        Index(
+            "ix_event_activity_stays",
+            *STAY_INDEX_COLUMNS,
+            postgresql_where=text("event_type = 'worker.activity.update'"),
+            sqlite_where=text("event_type = 'worker.activity.update'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -57,3 +98,32 @@ class Event(Base):
     workflow_sid: Mapped[str | None] = mapped_column(String(34), nullable=True)
     task_channel_sid: Mapped[str | None] = mapped_column(String(34), nullable=True)
     task_channel_unique_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # `event_data` values the statistics aggregate, typed, so no JSON is parsed per row.
+    task_age: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    task_queue_entered_date: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    worker_previous_activity_sid: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    worker_time_in_previous_activity_ms: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True
+    )
+
+
+class EventCount(Base):
+    """How many events of one type (and task channel) a scope recorded in one 10-second bucket.
+
+    Maintained in the transaction that records the events (`events.counts`), so the cumulative
+    counters of a long window add up bucket rows instead of counting every event; only the
+    partial buckets at the window's edges are counted from the events themselves.
+    """
+
+    __tablename__ = "event_count"
+    __table_args__ = (Index("ix_event_count_workspace_bucket", "workspace_sid", "bucket"),)
+
+    # The workspace itself, one of its task queues or one of its workflows (the SID prefix tells).
+    scope_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    # Epoch seconds // 10 of the events' `event_date`.
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # "" for events without a task channel.
+    task_channel_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    workspace_sid: Mapped[str] = mapped_column(String(34))
+    count: Mapped[int] = mapped_column(Integer)

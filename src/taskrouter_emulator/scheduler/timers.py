@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.db.locks import try_workspace_lock, workspace_lock
+from taskrouter_emulator.events import counts
 from taskrouter_emulator.models import Event, Reservation, Task, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
 
@@ -135,6 +136,7 @@ def _fire(ctx: RoutingContext, item: Due) -> None:
 
 def purge_events(session: Session, *, now: datetime) -> int:
     """Delete events older than the retention period (30 days by default)."""
-    cutoff = now - timedelta(days=_settings["event_retention_days"])
+    cutoff = counts.purge_cutoff(now - timedelta(days=_settings["event_retention_days"]))
+    counts.purge_counts(session, cutoff=cutoff)
     result = session.execute(delete(Event).where(Event.event_date < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)

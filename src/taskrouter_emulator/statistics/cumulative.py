@@ -1,9 +1,10 @@
 """Cumulative statistics: figures over a time window, computed in SQL from the Event log.
 
 Counters are one `GROUP BY event_type` over indexed columns (the workspace, queue, workflow or
-worker composite indexes on `(…, event_type, event_date)`); only the duration aggregates read
-`event_data`, and only of the event types they need (`reservation.accepted`, `task.canceled`,
-`worker.activity.update`), extracting single keys with the database's JSON functions.
+worker composite indexes on `(…, event_type, event_date)`); the duration aggregates read the typed
+columns the recorder copies out of `event_data` (`task_age`, `task_queue_entered_date`,
+`worker_previous_activity_sid`, `worker_time_in_previous_activity_ms`) from the partial indexes
+that hold them for the three event types concerned, so no JSON is parsed.
 """
 
 from __future__ import annotations
@@ -13,18 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator.events import counts
 from taskrouter_emulator.models import Event, Worker
-from taskrouter_emulator.statistics.sql import (
-    epoch_ms,
-    inline,
-    json_int,
-    json_text,
-    least,
-    materialized_ctes,
-)
+from taskrouter_emulator.statistics.sql import epoch_ms, inline, least, read_events_through
 
 RESERVATION_COUNTERS: dict[str, str] = {
     "reservations_created": "reservation.created",
@@ -47,6 +42,12 @@ WORKFLOW_ENTERED = "workflow.entered"
 ACCEPTED = "reservation.accepted"
 CANCELED = "task.canceled"
 ACTIVITY_UPDATE = "worker.activity.update"
+# The partial indexes holding the aggregated values of each event type (models/event.py).
+VALUE_INDEXES = {
+    ACCEPTED: "ix_event_accepted_waits",
+    CANCELED: "ix_event_canceled_waits",
+    ACTIVITY_UPDATE: "ix_event_activity_stays",
+}
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,23 @@ class Scope:
     worker_sids: tuple[str, ...] | None = None
     channel_sid: str | None = None
 
-    def conditions(self, window: Window, event_types: Collection[str]) -> list[ColumnElement[bool]]:
-        """Return the WHERE conditions selecting this scope's events of the given types in the window."""
+    @property
+    def spans_workspace(self) -> bool:
+        """Whether the scope draws on the whole workspace's events (not one queue's or worker's)."""
+        return self.task_queue_sid is None and self.worker_sid is None
+
+    def conditions(
+        self, window: Window, event_types: Collection[str], *, by_workspace: bool = False
+    ) -> list[ColumnElement[bool]]:
+        """Return the WHERE conditions selecting this scope's events of the given types in the window.
+
+        `by_workspace` names the workspace even when a narrower SID implies it, so the partial
+        value indexes (which lead with `(workspace_sid, event_date)`) apply.
+        """
         types = list(dict.fromkeys(event_types))
         where: list[ColumnElement[bool]] = []
+        if by_workspace:
+            where.append(Event.workspace_sid == self.workspace_sid)
         if self.task_queue_sid is not None:
             where.append(Event.task_queue_sid == self.task_queue_sid)
         elif self.task_queue_sids is not None:
@@ -97,10 +111,14 @@ class Scope:
             where.append(Event.worker_sid == self.worker_sid)
         elif self.worker_sids is not None:
             where.append(Event.worker_sid.in_(inline("worker_sids", self.worker_sids)))
-        else:
+        elif not by_workspace:
             where.append(Event.workspace_sid == self.workspace_sid)
+        # Literal types: the partial value indexes apply only when the statement names the type
+        # (a bound parameter hides it from SQLite's planner and from PostgreSQL's generic plans).
         where.append(
-            Event.event_type == types[0] if len(types) == 1 else Event.event_type.in_(types)
+            Event.event_type == literal(types[0], literal_execute=True)
+            if len(types) == 1
+            else Event.event_type.in_(bindparam(None, types, expanding=True, literal_execute=True))
         )
         where.append(Event.event_date >= window.start)
         where.append(Event.event_date <= window.end)
@@ -216,6 +234,60 @@ def _grouped_counts(
     event_types: Sequence[str],
     group: ColumnElement[str | None] | None,
 ) -> dict[tuple[str | None, str], int]:
+    """Count events per (group, type), group being the queue when `scope.task_queue_sids` is set.
+
+    A workspace, queue or workflow scope adds up the `event_count` buckets that lie wholly inside
+    the window and counts the events of the partial buckets at its two edges; worker scopes
+    (not bucketed) count their events from the worker index.
+    """
+    if scope.worker_sid is not None or scope.worker_sids is not None:
+        return _counted_events(
+            session, scope=scope, window=window, event_types=event_types, group=group
+        )
+    first = counts.first_bucket_from(window.start)
+    end = counts.bucket_of(window.end)  # the buckets before this one end inside the window
+    if first >= end:
+        return _counted_events(
+            session, scope=scope, window=window, event_types=event_types, group=group
+        )
+    tiny = timedelta(microseconds=1)
+    edges = (
+        Window(start=window.start, end=counts.bucket_start(first) - tiny),
+        Window(start=counts.bucket_start(end), end=window.end),
+    )
+    totals: dict[tuple[str | None, str], int] = {}
+    for edge in edges:
+        if edge.end < edge.start:  # the window starts on a bucket boundary
+            continue
+        for key, n in _counted_events(
+            session, scope=scope, window=edge, event_types=event_types, group=group
+        ).items():
+            totals[key] = totals.get(key, 0) + n
+    sids = scope.task_queue_sids or (
+        scope.task_queue_sid or scope.workflow_sid or scope.workspace_sid,
+    )
+    summed = counts.bucket_counts(
+        session,
+        scope_sids=sids,
+        first_bucket=first,
+        end_bucket=end,
+        event_types=event_types,
+        channel_sid=scope.channel_sid,
+    )
+    for (scope_sid, event_type), n in summed.items():
+        key = (scope_sid if group is not None else None, event_type)
+        totals[key] = totals.get(key, 0) + n
+    return totals
+
+
+def _counted_events(
+    session: Session,
+    *,
+    scope: Scope,
+    window: Window,
+    event_types: Sequence[str],
+    group: ColumnElement[str | None] | None,
+) -> dict[tuple[str | None, str], int]:
     """Count events per (group, type): `GROUP BY [task_queue_sid,] event_type` over an index."""
     columns: list[Any] = [Event.event_type, func.count()]
     if group is not None:
@@ -272,11 +344,11 @@ def task_cumulatives(
         types.append(entered_type)
     counted = _grouped_counts(session, scope=scope, window=window, event_types=types, group=group)
 
-    age = json_int(session, "task_age")
+    age: ColumnElement[Any] = Event.task_age.expression
     accepted_values: dict[str, ColumnElement[Any]] = {"age": age}
     if in_queue:
         # event_date (ms) minus the epoch second the task entered its queue, in whole seconds.
-        entered = json_int(session, "task_queue_entered_date")
+        entered = Event.task_queue_entered_date
         accepted_values["queue"] = (Event.event_date_ms - entered * 1000) // 1000
     any_accepted = any(counted.get((k, ACCEPTED), 0) for k in keys)
     any_canceled = any(counted.get((k, CANCELED), 0) for k in keys)
@@ -358,13 +430,14 @@ def _wait_aggregates(
     """Aggregate per-event waits of one event type (per group); thresholds apply to `age`."""
     if skip:
         return {}
-    # Extract each value once per event (a materialized CTE), then aggregate.
     columns = [v.label(name) for name, v in values.items()]
     if group is not None:
         columns.append(group.label("grp"))
-    waits = select(*columns).where(*scope.conditions(window, [event_type])).cte("waits")
-    if materialized_ctes(session):
-        waits = waits.prefix_with("MATERIALIZED")
+    waits = (
+        select(*columns)
+        .where(*scope.conditions(window, [event_type], by_workspace=True))
+        .subquery("waits")
+    )
     selected: list[Any] = []
     for name in values:
         c = waits.c[name]
@@ -374,6 +447,8 @@ def _wait_aggregates(
     stmt = select(*selected)
     if group is not None:
         stmt = select(waits.c.grp, *selected).group_by(waits.c.grp)
+    if scope.spans_workspace:
+        stmt = read_events_through(stmt, VALUE_INDEXES[event_type])
     results: dict[str | None, _Waits] = {}
     for row in session.execute(stmt):
         key, figures = (row[0], row[1:]) if group is not None else (None, row)
@@ -436,18 +511,15 @@ def activity_durations(
         return results
 
     # Stays that ended inside the window: one row per activity change, clipped at the window start.
-    spent = json_int(session, "worker_time_in_previous_activity_ms")
+    spent = Event.worker_time_in_previous_activity_ms.expression
     stays = (
         select(
-            json_text(session, "worker_previous_activity_sid").label("activity_sid"),
+            Event.worker_previous_activity_sid.label("activity_sid"),
             least(session, spent, Event.event_date_ms - start_ms).label("ms"),
         )
-        .where(*scope.conditions(window, [ACTIVITY_UPDATE]))
-        .cte("stays")
+        .where(*scope.conditions(window, [ACTIVITY_UPDATE], by_workspace=True))
+        .subquery("stays")
     )
-    if materialized_ctes(session):
-        # Extract once per event; inlined, the grouping would extract the JSON values again.
-        stays = stays.prefix_with("MATERIALIZED")
     closed = (
         select(
             stays.c.activity_sid,
@@ -459,6 +531,8 @@ def activity_durations(
         .where(stays.c.ms > 0, stays.c.activity_sid.is_not(None))
         .group_by(stays.c.activity_sid)
     )
+    if scope.spans_workspace:
+        closed = read_events_through(closed, VALUE_INDEXES[ACTIVITY_UPDATE])
     for activity_sid, count, total, minimum, maximum in session.execute(closed):
         results.setdefault(activity_sid, Aggregate()).merge(
             Aggregate(
@@ -531,9 +605,9 @@ def _stays_running_at(
     )
     rows = session.execute(
         select(
-            json_text(session, "worker_previous_activity_sid"),
+            Event.worker_previous_activity_sid,
             Event.event_date_ms,
-            json_int(session, "worker_time_in_previous_activity_ms"),
+            Event.worker_time_in_previous_activity_ms,
         ).where(Event.id.in_(first_after.scalar_subquery()))
     )
     return [(sid, int(at) - int(spent or 0), int(at)) for sid, at, spent in rows if sid is not None]

@@ -5,32 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    ColumnElement,
-    String,
-    bindparam,
-    cast,
-    extract,
-    func,
-    literal,
-)
+from sqlalchemy import BigInteger, ColumnElement, Select, Table, bindparam, cast, extract, func
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.selectable import Alias
+from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from taskrouter_emulator.models import Event
-
-
-def json_text(session: Session, key: str) -> ColumnElement[str]:
-    """Extract one string value of `event_data` in SQL (SQLite `json_extract`, PostgreSQL `json_extract_path_text`)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return cast(func.json_extract(Event.event_data, literal(f"$.{key}")), String)
-    return cast(func.json_extract_path_text(cast(Event.event_data, JSON), literal(key)), String)
-
-
-def json_int(session: Session, key: str) -> ColumnElement[int]:
-    """Extract one `event_data` value (stored as a decimal string) as an integer, in SQL."""
-    return cast(json_text(session, key), BigInteger)
 
 
 def inline(name: str, values: Collection[str]) -> Any:
@@ -40,21 +22,12 @@ def inline(name: str, values: Collection[str]) -> Any:
 
 
 def least(
-    session: Session, first: ColumnElement[int], second: ColumnElement[int]
+    session: Session, first: ColumnElement[Any], second: ColumnElement[Any]
 ) -> ColumnElement[int]:
     """The smaller of two values (SQLite's two-argument `min`, PostgreSQL's `LEAST`)."""
     if session.get_bind().dialect.name == "sqlite":
         return func.min(first, second, type_=BigInteger)
     return func.least(first, second, type_=BigInteger)
-
-
-def materialized_ctes(session: Session) -> bool:
-    """Tell whether `WITH … AS MATERIALIZED` is understood (PostgreSQL 12+, SQLite 3.35+)."""
-    dialect = session.get_bind().dialect
-    version = dialect.server_version_info or ()
-    if dialect.name == "sqlite":
-        return tuple(version) >= (3, 35)
-    return dialect.name == "postgresql" and tuple(version) >= (12,)
 
 
 def epoch_ms(
@@ -64,3 +37,43 @@ def epoch_ms(
     if session.get_bind().dialect.name == "sqlite":
         return cast(func.round((func.julianday(column) - 2440587.5) * 86400000.0), BigInteger)
     return cast(func.round(extract("epoch", column) * 1000), BigInteger)
+
+
+class IndexedBy(Alias):
+    """A table under its own name that SQLite reads through one named index (`INDEXED BY`).
+
+    SQLite's planner prefers the `(workspace_sid, event_type, event_date)` index plus a row lookup
+    per event to the partial index that holds the aggregated values, which costs it a row read per
+    event; PostgreSQL chooses the partial index by itself, and other dialects render no hint.
+    """
+
+    inherit_cache = True
+    # The index name is part of the statement's cache key.
+    _traverse_internals = [  # noqa: RUF012  (SQLAlchemy's declaration, not a mutable default)
+        *Alias._traverse_internals,
+        ("index", InternalTraversal.dp_string),
+    ]
+    index: str
+
+    def _init(self, selectable: Any, *, name: str | None = None, index: str = "") -> None:
+        super()._init(selectable, name=name)
+        self.index = index
+
+
+@compiles(IndexedBy, "sqlite")
+def _indexed_by_on_sqlite(element: IndexedBy, compiler: Any, **kw: Any) -> str:
+    rendered: str = compiler.visit_alias(element, **kw)
+    return f"{rendered} INDEXED BY {element.index}" if kw.get("asfrom") else rendered
+
+
+def read_events_through(stmt: Select[Any], index: str) -> Select[Any]:
+    """Rewrite a statement over `event` so SQLite reads the events through `index`.
+
+    The statement must name the index's event type as a literal (`literal_execute`): SQLite uses a
+    partial index only when the query's own WHERE clause implies the index's.
+    """
+    table = Event.__table__
+    assert isinstance(table, Table)
+    hinted = IndexedBy._construct(table, name=table.name, index=index)
+    adapted: Select[Any] = ClauseAdapter(hinted).traverse(stmt)
+    return adapted

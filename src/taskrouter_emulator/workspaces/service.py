@@ -12,7 +12,7 @@ from taskrouter_emulator.activities import service as activity_service
 from taskrouter_emulator.api.urls import workspace_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
-from taskrouter_emulator.events import recorder
+from taskrouter_emulator.events import counts, recorder
 from taskrouter_emulator.models import Activity, Event, Worker, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
 
@@ -152,6 +152,7 @@ def delete_workspace(session: Session, *, clock: Clock, workspace: Workspace) ->
     # Workers reference activities without a cascade, so remove them before the workspace cascade runs.
     session.execute(delete(Worker).where(Worker.workspace_sid == sid))
     session.execute(delete(Event).where(Event.workspace_sid == sid))
+    counts.delete_workspace_counts(session, workspace_sid=sid)
     # Kept after the purge: this event outlives the workspace so its callback can still be delivered.
     _record(
         session,
