@@ -207,18 +207,13 @@ def reject(
     _require_pending(reservation, "reject")
     activity = _activity(ctx, activity_sid, "WorkerActivitySid") if activity_sid else None
     worker = _worker(ctx, reservation)
-    task = _task(ctx, reservation)
-    bump(reservation, ctx, "rejected")
-    if activity is not None:
-        _move_worker(ctx, worker, activity.sid)
-    _release_task(ctx, task)
-    task_event(
+    task = end_offer(
         ctx,
-        task,
-        "reservation.rejected",
-        f"Reservation {reservation.sid} rejected by Worker {worker.friendly_name}",
-        reservation=reservation,
-        worker=worker,
+        reservation,
+        status="rejected",
+        event_type="reservation.rejected",
+        description=f"Reservation {reservation.sid} rejected by Worker {worker.friendly_name}",
+        activity_sid=activity.sid if activity else None,
     )
     engine.route(ctx, task_sids=[task.sid])
     engine.route(ctx, worker_sids=[worker.sid])
@@ -229,21 +224,42 @@ def time_out(ctx: RoutingContext, reservation: Reservation) -> None:
     if reservation.reservation_status != "pending":
         return
     worker = _worker(ctx, reservation)
-    task = _task(ctx, reservation)
-    bump(reservation, ctx, "timeout")
-    if ctx.workspace.timeout_activity_sid:
-        _move_worker(ctx, worker, ctx.workspace.timeout_activity_sid)
-    _release_task(ctx, task)
-    task_event(
+    task = end_offer(
         ctx,
-        task,
-        "reservation.timeout",
-        f"Reservation {reservation.sid} timed out for Worker {worker.friendly_name}",
-        reservation=reservation,
-        worker=worker,
+        reservation,
+        status="timeout",
+        event_type="reservation.timeout",
+        description=f"Reservation {reservation.sid} timed out for Worker {worker.friendly_name}",
+        activity_sid=ctx.workspace.timeout_activity_sid,
     )
     engine.route(ctx, task_sids=[task.sid])
     engine.route(ctx, worker_sids=[worker.sid])
+
+
+def end_offer(
+    ctx: RoutingContext,
+    reservation: Reservation,
+    *,
+    status: str,
+    event_type: str,
+    description: str,
+    activity_sid: str | None = None,
+) -> Task:
+    """End a pending offer unaccepted and return its task, which the caller routes again.
+
+    Every path (reject, `WorkerActivitySid`, time-out, `RejectPendingReservations`) shares this
+    order: the reservation ends, the worker moves to its new activity, the task is released, the
+    event is recorded, and only then is the task re-routed, so it never goes back to a worker
+    that is leaving.
+    """
+    worker = _worker(ctx, reservation)
+    task = _task(ctx, reservation)
+    bump(reservation, ctx, status)
+    if activity_sid:
+        _move_worker(ctx, worker, activity_sid)
+    _release_task(ctx, task)
+    task_event(ctx, task, event_type, description, reservation=reservation, worker=worker)
+    return task
 
 
 def withdraw_from_worker(
@@ -251,13 +267,25 @@ def withdraw_from_worker(
 ) -> list[str]:
     """End a worker's pending reservations (rejected, or canceled when the worker is deleted); return their tasks.
 
-    With `reroute` the tasks are offered again at once; a worker being deleted passes False and
-    re-routes after it is gone, so the tasks cannot come straight back to it.
+    The caller has already moved the worker to its new activity (see `end_offer`). With `reroute`
+    the tasks are offered again at once; a worker being deleted passes False and re-routes after
+    it is gone, so the tasks cannot come straight back to it.
     """
-    moved = _move(ctx, Reservation.worker_sid == worker.sid, ("pending",), status, event_type)
-    for reservation in moved:
-        _release_task(ctx, _task(ctx, reservation))
-    task_sids = [r.task_sid for r in moved]
+    pending = ctx.session.scalars(
+        select(Reservation)
+        .where(Reservation.worker_sid == worker.sid, Reservation.reservation_status == "pending")
+        .order_by(Reservation.id)
+    ).all()
+    task_sids = [
+        end_offer(
+            ctx,
+            reservation,
+            status=status,
+            event_type=event_type,
+            description=f"Reservation {reservation.sid} {status} for Worker {worker.friendly_name}",
+        ).sid
+        for reservation in pending
+    ]
     if reroute:
         engine.route(ctx, task_sids=task_sids)
     return task_sids

@@ -170,20 +170,37 @@ def update(
     if name is not None and name.lower() != worker.friendly_name_key:
         _check_name_free(session, workspace, name)
 
-    if reject_pending:
-        reject_pending_reservations(session, clock=clock, workspace=workspace, worker=worker)
     renamed = name is not None and name != worker.friendly_name
     attributes_changed = text is not None and text != worker.attributes
-    moved = target.sid != current.sid
-    if not (renamed or attributes_changed or moved):
-        return worker
+    if renamed or attributes_changed or target.sid != current.sid:
+        _apply_update(session, clock, workspace, worker, name, text, current, target)
+    if reject_pending:
+        # After the move (as reject with WorkerActivitySid and time-outs do): the re-routed
+        # tasks must not come back to this worker, which is now unavailable.
+        reject_pending_reservations(session, clock=clock, workspace=workspace, worker=worker)
+    return worker
+
+
+def _apply_update(
+    session: Session,
+    clock: Clock,
+    workspace: Workspace,
+    worker: Worker,
+    name: str | None,
+    text: str | None,
+    current: Activity,
+    target: Activity,
+) -> None:
+    """Write a worker update that changes something: one version bump, then its events."""
     now = clock.now()
     previous_since = worker.date_status_changed
-    if name is not None and renamed:
+    attributes_changed = text is not None and text != worker.attributes
+    if name is not None and name != worker.friendly_name:
         worker.friendly_name = name
         worker.friendly_name_key = name.lower()
     if text is not None and attributes_changed:
         worker.attributes = text
+    moved = target.sid != current.sid
     if moved:
         _move(worker, target, now)
     worker.version += 1
@@ -203,7 +220,6 @@ def update(
             "worker.attributes.update",
             f"Worker {worker.friendly_name} attributes updated",
         )
-    return worker
 
 
 def change_activity(
