@@ -68,3 +68,57 @@ class TestRejectPendingReservations:
         assert setup.pending_for(worker.sid) == []
         types = [e.event_type for e in setup.events(reservation_sid=second.sid)]
         assert types[-1] == "reservation.timeout"
+
+
+class TestVersions:
+    """§1.9: the ETag is the version, 0 on create and +1 per change, for Tasks, Workers and Reservations."""
+
+    def test_task_created_then_updated_once_has_etag_1(self, setup: Setup) -> None:
+        single_queue(setup)
+        base = f"/v1/Workspaces/{setup.ws.sid}/Tasks"
+        created = setup.http.post(base, data={"Attributes": '{"a": 1}'})
+        assert created.status_code == 201
+        assert created.headers["ETag"] == "0"
+        sid = created.json()["sid"]
+        updated = setup.http.post(f"{base}/{sid}", data={"Attributes": '{"a": 2}'})
+        assert updated.headers["ETag"] == "1"
+        assert setup.http.get(f"{base}/{sid}").headers["ETag"] == "1"
+        stale = setup.http.post(
+            f"{base}/{sid}", data={"Attributes": '{"a": 3}'}, headers={"If-Match": "0"}
+        )
+        assert stale.status_code == 412
+        assert stale.json()["code"] == 20412
+        assert setup.api.tasks(sid).update(priority=5, if_match="1").priority == 5
+
+    def test_task_reservation_and_worker_versions_through_a_lifecycle(self, setup: Setup) -> None:
+        single_queue(setup)
+        worker = setup.worker("Versioned")
+        worker_path = f"/v1/Workspaces/{setup.ws.sid}/Workers/{worker.sid}"
+        assert setup.http.get(worker_path).headers["ETag"] == "0"
+        created = setup.http.post(f"/v1/Workspaces/{setup.ws.sid}/Tasks", data={})
+        # Reserved inside the creating request: still version 0.
+        assert created.headers["ETag"] == "0"
+        task_sid = created.json()["sid"]
+        [offer] = setup.reservations(task_sid, "pending")
+        reservation_path = f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task_sid}/Reservations/{offer.sid}"
+        assert setup.http.get(reservation_path).headers["ETag"] == "0"
+        [event] = setup.events(event_type="reservation.created")
+        assert event.event_data["task_version"] == "0"
+        assert event.event_data["reservation_version"] == "0"
+
+        accepted = setup.http.post(reservation_path, data={"ReservationStatus": "accepted"})
+        assert accepted.headers["ETag"] == "1"
+        task_path = f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task_sid}"
+        assert setup.http.get(task_path).headers["ETag"] == "1"
+        [event] = setup.events(event_type="reservation.accepted")
+        assert event.event_data["task_version"] == "1"
+
+        completed = setup.http.post(
+            task_path, data={"AssignmentStatus": "completed", "Reason": "done"}
+        )
+        assert completed.headers["ETag"] == "2"
+        assert setup.http.get(reservation_path).headers["ETag"] == "2"
+        # Reservations and tasks never moved the worker (multitasking): its version is unchanged.
+        assert setup.http.get(worker_path).headers["ETag"] == "0"
+        moved = setup.http.post(worker_path, data={"ActivitySid": setup.activities["Offline"]})
+        assert moved.headers["ETag"] == "1"

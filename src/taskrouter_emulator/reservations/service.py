@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import validation
+from taskrouter_emulator import validation, versions
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.errors import (
@@ -53,7 +53,7 @@ NOT_PENDING_CODES = {"call": 40114, "redirect": 40123, "dequeue": 40135, "confer
 def bump(reservation: Reservation, ctx: RoutingContext, status: str) -> None:
     """Move a reservation to `status`, bumping its version."""
     reservation.reservation_status = status
-    reservation.version += 1
+    versions.bump(ctx.session, reservation, ctx.now)
     reservation.date_updated = ctx.now
     if status != "pending":
         reservation.timeout_at = None
@@ -145,10 +145,11 @@ def create(
         date_updated=ctx.now,
     )
     ctx.session.add(reservation)
+    versions.created(ctx.session, reservation)
     if task.assignment_status == "pending":
         task.assignment_status = "reserved"
         task.assignment_count += 1
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     # Longest-idle ordering counts from the worker's last reservation.
     worker.idle_since = ctx.now
@@ -182,7 +183,7 @@ def accept(ctx: RoutingContext, reservation: Reservation) -> None:
     # An assigned task lives at most 24 hours (Twilio's limit); then it is system-deleted.
     task.expires_at = ctx.now + timedelta(seconds=task_service.ASSIGNED_TASK_LIFETIME)
     task.step_timeout_at = None
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     ctx.session.flush()
     queue = ctx.queues.get(reservation.task_queue_sid or "")
@@ -629,7 +630,7 @@ def _supervise(ctx: RoutingContext, reservation: Reservation, params: Mapping[st
                 f"Supervise: Worker {supervisor} has no valid contact_uri", code=40147
             )
     _record_instruction(reservation, "supervise", params)
-    reservation.version += 1
+    versions.bump(ctx.session, reservation, ctx.now)
     reservation.date_updated = ctx.now
     ctx.session.flush()
 
@@ -643,7 +644,7 @@ def _release_task(ctx: RoutingContext, task: Task) -> None:
     ).first()
     if task.assignment_status == "reserved" and still_pending is None:
         task.assignment_status = "pending"
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     ctx.session.flush()
 
@@ -665,7 +666,7 @@ def _add_worker_call_sid(ctx: RoutingContext, task: Task) -> None:
     attributes = dict(cached_attributes(task.attributes))
     attributes["worker_call_sid"] = f"CA{uuid.uuid4().hex}"
     task.attributes = json.dumps(attributes)
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
 
 

@@ -20,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator import versions
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.expressions import evaluate
@@ -309,7 +310,7 @@ def _place(ctx: RoutingContext, task: Task, filter_index: int, index: int, targe
 def _enter_queue(ctx: RoutingContext, task: Task, queue_sid: str, *, step_timeout_at) -> None:  # type: ignore[no-untyped-def]
     previous = task.task_queue_sid
     task.step_timeout_at = step_timeout_at
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     if previous == queue_sid:
         ctx.session.flush()

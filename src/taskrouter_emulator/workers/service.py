@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import validation
+from taskrouter_emulator import validation, versions
 from taskrouter_emulator.activities import service as activities
 from taskrouter_emulator.api.forms import json_object_text
 from taskrouter_emulator.api.urls import child_path
@@ -132,6 +132,7 @@ def create(
     )
     session.add(worker)
     _flush(session, name)
+    versions.created(session, worker)
     channels.add_worker_to_channels(session, clock=clock, worker=worker)
     session.flush()
     _record(session, clock, workspace, worker, activity, "worker.created", f"Worker {name} created")
@@ -203,7 +204,7 @@ def _apply_update(
     moved = target.sid != current.sid
     if moved:
         _move(worker, target, now)
-    worker.version += 1
+    versions.bump(session, worker, now)
     worker.date_updated = now
     _flush(session, worker.friendly_name)
     if moved:
@@ -232,7 +233,7 @@ def change_activity(
     previous_since = worker.date_status_changed
     now = clock.now()
     _move(worker, activity, now)
-    worker.version += 1
+    versions.bump(session, worker, now)
     worker.date_updated = now
     session.flush()
     _record_activity_change(
