@@ -122,3 +122,62 @@ class TestVersions:
         assert setup.http.get(worker_path).headers["ETag"] == "0"
         moved = setup.http.post(worker_path, data={"ActivitySid": setup.activities["Offline"]})
         assert moved.headers["ETag"] == "1"
+
+
+class TestReservationTimeoutReevaluates:
+    """§4.2 item 3: the docs' worked example of a reservation time-out inside cumulative steps."""
+
+    def test_task_moves_to_q2_at_t8_and_keeps_the_age_based_deadline(self, setup: Setup) -> None:
+        q1 = setup.queue("Q1", target_workers="skill == 'q1'")
+        q2 = setup.queue("Q2", target_workers="skill == 'q2'")
+        q3 = setup.queue("Q3", target_workers="skill == 'q3'")
+        targets = [{"queue": q.sid, "timeout": 10} for q in (q1, q2, q3)]
+        setup.workflow(
+            {"filters": [{"filter_friendly_name": "All", "expression": "1==1", "targets": targets}]},
+            task_reservation_timeout=5,
+        )
+        task = setup.task()
+        assert setup.api.tasks(task.sid).fetch().task_queue_sid == q1.sid
+        setup.advance(3)
+        worker = setup.worker("Q1 agent", {"skill": "q1"})
+        [offer] = setup.reservations(task.sid, "pending")
+        assert offer.worker_sid == worker.sid
+
+        setup.advance(5)  # t=8: the reservation times out
+
+        fetched = setup.api.tasks(task.sid).fetch()
+        assert fetched.assignment_status == "pending"
+        assert fetched.task_queue_sid == q2.sid
+        assert fetched.age == 8
+        assert setup.api.tasks(task.sid).reservations(offer.sid).fetch().reservation_status == (
+            "timeout"
+        )
+        [timeout] = setup.events(task_sid=task.sid, event_type="reservation.timeout")
+        moved = setup.events(task_sid=task.sid, event_type="task-queue.moved")
+        assert [e.event_date_ms for e in moved] == [timeout.event_date_ms]
+        entered = setup.events(task_sid=task.sid, event_type="task-queue.entered")
+        assert [e.event_data["task_queue_sid"] for e in entered] == [q1.sid, q2.sid]
+        assert entered[1].event_date_ms == timeout.event_date_ms
+
+        setup.advance(11)  # t=19: Q2's deadline is the cumulative 20 s of task age
+        assert setup.api.tasks(task.sid).fetch().task_queue_sid == q2.sid
+        setup.advance(1)  # t=20
+        assert setup.api.tasks(task.sid).fetch().task_queue_sid == q3.sid
+        setup.advance(10)  # t=30: past the last step, the workflow times out
+        final = setup.api.tasks(task.sid).fetch()
+        assert final.assignment_status == "canceled"
+        assert final.reason == "Task canceled on Workflow timeout"
+
+    def test_last_step_keeps_the_task_until_its_deadline(self, setup: Setup) -> None:
+        queue = setup.queue("Only")
+        setup.workflow(
+            {"filters": [{"expression": "1==1", "targets": [{"queue": queue.sid, "timeout": 30}]}]},
+            task_reservation_timeout=5,
+        )
+        setup.worker("Agent")
+        task = setup.task()
+        setup.advance(5)
+        fetched = setup.api.tasks(task.sid).fetch()
+        assert (fetched.assignment_status, fetched.task_queue_sid) == ("pending", queue.sid)
+        setup.advance(25)
+        assert setup.api.tasks(task.sid).fetch().assignment_status == "canceled"

@@ -221,7 +221,7 @@ def reject(
 
 
 def time_out(ctx: RoutingContext, reservation: Reservation) -> None:
-    """Expire a pending reservation: the worker moves to the workspace's timeout activity."""
+    """Expire a pending reservation: the worker moves to the timeout activity, the task to its next step."""
     if reservation.reservation_status != "pending":
         return
     worker = _worker(ctx, reservation)
@@ -233,6 +233,7 @@ def time_out(ctx: RoutingContext, reservation: Reservation) -> None:
         description=f"Reservation {reservation.sid} timed out for Worker {worker.friendly_name}",
         activity_sid=ctx.workspace.timeout_activity_sid,
     )
+    engine.move_on_after_reservation_timeout(ctx, task)
     engine.route(ctx, task_sids=[task.sid])
     engine.route(ctx, worker_sids=[worker.sid])
 
