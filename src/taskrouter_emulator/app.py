@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
+from taskrouter_emulator.api.methods import guard_fixed_paths
 from taskrouter_emulator.auth import Authenticator
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
@@ -133,4 +134,5 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         events_router,
     ):
         app.include_router(router)
+    guard_fixed_paths(app)
     return app

@@ -181,3 +181,53 @@ class TestReservationTimeoutReevaluates:
         assert (fetched.assignment_status, fetched.task_queue_sid) == ("pending", queue.sid)
         setup.advance(25)
         assert setup.api.tasks(task.sid).fetch().assignment_status == "canceled"
+
+
+class TestMethodNotAllowed:
+    """RFC 9110 §15.5.6: 405 carries `Allow`; fixed names are not taken for SIDs (→ 404)."""
+
+    @pytest.mark.parametrize(
+        ("method", "tail", "allow"),
+        [
+            ("POST", "Workers/Statistics", "GET"),
+            ("POST", "Workers/CumulativeStatistics", "GET"),
+            ("POST", "Workers/RealTimeStatistics", "GET"),
+            ("DELETE", "Workers/Statistics", "GET"),
+            ("POST", "TaskQueues/Statistics", "GET"),
+            ("GET", "TaskQueues/RealTimeStatistics", "POST"),
+            ("DELETE", "TaskQueues/RealTimeStatistics", "POST"),
+        ],
+    )
+    def test_fixed_name_paths_answer_405_with_allow(
+        self, setup: Setup, method: str, tail: str, allow: str
+    ) -> None:
+        path = f"/v1/Workspaces/{setup.ws.sid}/{tail}"
+        answer = setup.http.request(method, path)
+        assert answer.status_code == 405
+        assert answer.headers["Allow"] == allow
+        assert answer.json() == {
+            "code": 20004,
+            "message": f"Method {method} not allowed on {path}",
+            "more_info": "https://www.twilio.com/docs/errors/20004",
+            "status": 405,
+        }
+
+    def test_every_405_names_all_methods_of_the_path(self, setup: Setup) -> None:
+        answer = setup.http.put("/v1/Workspaces")
+        assert (answer.status_code, answer.headers["Allow"]) == (405, "GET, POST")
+        answer = setup.http.delete(f"/v1/Workspaces/{setup.ws.sid}/Workers")
+        assert (answer.status_code, answer.headers["Allow"]) == (405, "GET, POST")
+        answer = setup.http.put(f"/v1/Workspaces/{setup.ws.sid}")
+        assert (answer.status_code, answer.headers["Allow"]) == (405, "GET, POST, DELETE")
+
+    def test_sids_and_the_real_methods_still_work(self, setup: Setup) -> None:
+        base = f"/v1/Workspaces/{setup.ws.sid}"
+        assert setup.http.post(f"{base}/Workers/Nope").status_code == 404
+        assert setup.http.get(f"{base}/Workers/Statistics").status_code == 200
+        assert setup.http.get(f"{base}/TaskQueues/Statistics").status_code == 200
+        queue = setup.queue("Stats")
+        bulk = setup.http.post(
+            f"{base}/TaskQueues/RealTimeStatistics", json={"queueSids": [queue.sid]}
+        )
+        assert bulk.status_code in (200, 201)
+        assert setup.api.workers.statistics().fetch().workspace_sid == setup.ws.sid
