@@ -100,7 +100,9 @@ class TestVersions:
         assert created.headers["ETag"] == "0"
         task_sid = created.json()["sid"]
         [offer] = setup.reservations(task_sid, "pending")
-        reservation_path = f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task_sid}/Reservations/{offer.sid}"
+        reservation_path = (
+            f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task_sid}/Reservations/{offer.sid}"
+        )
         assert setup.http.get(reservation_path).headers["ETag"] == "0"
         [event] = setup.events(event_type="reservation.created")
         assert event.event_data["task_version"] == "0"
@@ -133,7 +135,11 @@ class TestReservationTimeoutReevaluates:
         q3 = setup.queue("Q3", target_workers="skill == 'q3'")
         targets = [{"queue": q.sid, "timeout": 10} for q in (q1, q2, q3)]
         setup.workflow(
-            {"filters": [{"filter_friendly_name": "All", "expression": "1==1", "targets": targets}]},
+            {
+                "filters": [
+                    {"filter_friendly_name": "All", "expression": "1==1", "targets": targets}
+                ]
+            },
             task_reservation_timeout=5,
         )
         task = setup.task()
@@ -231,3 +237,90 @@ class TestMethodNotAllowed:
         )
         assert bulk.status_code in (200, 201)
         assert setup.api.workers.statistics().fetch().workspace_sid == setup.ws.sid
+
+
+def _query(url: str) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(url).query)
+
+
+class TestStablePaging:
+    """Keyset page tokens and a pinned Events window: every row seen exactly once."""
+
+    def test_events_pages_ignore_new_events_and_a_moving_clock(self, setup: Setup) -> None:
+        for index in range(5):
+            setup.worker(f"W{index}")
+        setup.advance(30)
+        expected = [e.sid for e in setup.api.events.list(minutes=1)]
+        assert len(expected) >= 10  # worker.created + worker channel events, newest first
+
+        page = setup.api.events.page(minutes=1, page_size=3)
+        seen = [e.sid for e in page]
+        next_url = page._payload["meta"]["next_page_url"]
+        pinned = _query(next_url)
+        assert "Minutes" not in pinned
+        assert {"StartDate", "EndDate", "PageToken"} <= set(pinned)
+        while page.next_page_url is not None:
+            setup.worker(f"Late {len(seen)}")  # a newer event at the head of the list
+            setup.advance(45)  # the "last minute" moves past the oldest events
+            page = page.next_page()
+            assert page is not None
+            seen.extend(e.sid for e in page)
+
+        assert seen == expected
+
+    def test_previous_page_url_walks_back(self, setup: Setup) -> None:
+        for index in range(5):
+            setup.worker(f"W{index}")
+        first = setup.api.workers.page(page_size=2)
+        second = first.next_page()
+        third = second.next_page()
+        assert third.next_page_url is None
+        back = third.previous_page()
+        assert [w.sid for w in back] == [w.sid for w in second]
+        assert [w.sid for w in back.previous_page()] == [w.sid for w in first]
+        assert back.previous_page().previous_page_url is None
+
+    def test_deleting_a_seen_row_does_not_skip_an_unseen_one(self, setup: Setup) -> None:
+        single_queue(setup)
+        created = [setup.task({"n": n}).sid for n in range(6)]
+        page = setup.api.tasks.page(page_size=2)
+        seen = [t.sid for t in page]
+        setup.api.tasks(seen[0]).delete()
+        while page.next_page_url is not None:
+            page = page.next_page()
+            seen.extend(t.sid for t in page)
+        assert seen == created
+
+    def test_python_filtered_lists_page_by_keyset(self, setup: Setup) -> None:
+        names = [f"Agent {n}" for n in range(5)]
+        for name in names:
+            setup.worker(name, {"team": "blue"})
+        setup.worker("Other", {"team": "red"})
+        page = setup.api.workers.page(target_workers_expression="team == 'blue'", page_size=2)
+        first = list(page)
+        seen = [w.friendly_name for w in first]
+        setup.api.workers(first[0].sid).delete()
+        setup.worker("Agent new", {"team": "blue"})
+        while page.next_page_url is not None:
+            page = page.next_page()
+            seen.extend(w.friendly_name for w in page)
+        assert seen == [*names, "Agent new"]
+
+    def test_reordered_rows_do_not_repeat(self, setup: Setup) -> None:
+        workers = [setup.worker(f"W{n}") for n in range(4)]
+        setup.advance(1)
+        page = setup.api.workers.page(ordering="DateStatusChanged:desc", page_size=2)
+        seen = [w.sid for w in page]
+        # The first worker seen moves to the head of the order.
+        setup.api.workers(seen[0]).update(activity_sid=setup.activities["Offline"])
+        page = page.next_page()
+        seen.extend(w.sid for w in page)
+        assert sorted(seen) == sorted(w.sid for w in workers)
+
+    def test_a_foreign_token_is_a_400(self, setup: Setup) -> None:
+        answer = setup.http.get(
+            f"/v1/Workspaces/{setup.ws.sid}/Workers", params={"PageToken": "PT50", "Page": "1"}
+        )
+        assert (answer.status_code, answer.json()["code"]) == (400, 20001)

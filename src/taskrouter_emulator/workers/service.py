@@ -7,7 +7,7 @@ Every expression evaluated on a worker (the list's `TargetWorkersExpression`, a 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -324,16 +324,15 @@ def list_query(
     return stmt.order_by(*_order_by(ordering))
 
 
-def match_expressions(
+def expression_filter(
     session: Session,
     *,
     workspace: Workspace,
-    stmt: Select[Worker],
     target_workers_expression: str | None = None,
     task_queue_sid: str | None = None,
     task_queue_name: str | None = None,
-) -> list[Worker] | None:
-    """Apply the expression filters to the rows of `stmt`, in order; None if there are none.
+) -> Callable[[list[Worker]], list[Worker]] | None:
+    """Return the list's expression filters as one function over workers; None if there are none.
 
     `TaskQueueSid`/`TaskQueueName` keep the workers matching that queue's `target_workers`: an
     unknown queue, or one without target workers, matches nobody.
@@ -356,18 +355,21 @@ def match_expressions(
         groups.append([e for e in map(_queue_expression, targets) if e is not None])
     if not groups:
         return None
-    if any(not group for group in groups):
-        return []
-    workers = list(session.scalars(stmt))
-    documents = worker_documents(session, workspace=workspace, workers=workers)
-    return [
-        worker
-        for worker in workers
-        if all(
-            any(evaluate(e, {"worker": documents[worker.sid]}, bare="worker") for e in group)
-            for group in groups
-        )
-    ]
+
+    def keep(workers: list[Worker]) -> list[Worker]:
+        if any(not group for group in groups):
+            return []
+        documents = worker_documents(session, workspace=workspace, workers=workers)
+        return [
+            worker
+            for worker in workers
+            if all(
+                any(evaluate(e, {"worker": documents[worker.sid]}, bare="worker") for e in group)
+                for group in groups
+            )
+        ]
+
+    return keep
 
 
 def worker_documents(
