@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +229,59 @@ def register_error_handlers(app: FastAPI) -> None:
         logger.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return _response(500, 20500, "Internal Server Error")
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _response(500, 20500, "Internal Server Error")
+    app.add_middleware(RefuseNulInPaths)
+    app.add_middleware(RenderCrashes)
+
+
+class RefuseNulInPaths:
+    """Answer 404 for a path containing NUL (`%00`): no resource has such a name or SID.
+
+    Paths may carry names (TaskChannels, WorkerChannels) that are looked up in the database, and
+    PostgreSQL text cannot hold NUL while SQLite can: refusing them here answers alike on both.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope["path"]:
+            path = scope["path"].replace("\x00", "%00")
+            await _response(404, 20404, f"The requested resource {path} was not found")(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+class RenderCrashes:
+    """Answer an unhandled exception with Twilio's 500 JSON, keeping the connection usable.
+
+    Starlette's catch-all `Exception` handler sends its response and then re-raises, so uvicorn
+    logs "Exception in ASGI application" and closes the keep-alive connection under the client.
+    This middleware sits inside that one and ends the request itself.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late for an error body: let the server abort the response
+                raise
+            logger.exception(
+                "unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc
+            )
+            await _response(500, 20500, "Internal Server Error")(scope, receive, send)

@@ -3,11 +3,26 @@ re-evaluation on reservation time-out, HTTP conventions, stable paging and bad i
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.config import Settings
+from tests.conftest import Account, start_server
 from tests.sdk.routing_helpers import Setup, make_setup, single_queue
+
+
+def _twilio_error(code: int, message: str, status: int) -> dict[str, object]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 @pytest.fixture
@@ -211,12 +226,7 @@ class TestMethodNotAllowed:
         answer = setup.http.request(method, path)
         assert answer.status_code == 405
         assert answer.headers["Allow"] == allow
-        assert answer.json() == {
-            "code": 20004,
-            "message": f"Method {method} not allowed on {path}",
-            "more_info": "https://www.twilio.com/docs/errors/20004",
-            "status": 405,
-        }
+        assert answer.json() == _twilio_error(20004, f"Method {method} not allowed on {path}", 405)
 
     def test_every_405_names_all_methods_of_the_path(self, setup: Setup) -> None:
         answer = setup.http.put("/v1/Workspaces")
@@ -324,3 +334,144 @@ class TestStablePaging:
             f"/v1/Workspaces/{setup.ws.sid}/Workers", params={"PageToken": "PT50", "Page": "1"}
         )
         assert (answer.status_code, answer.json()["code"]) == (400, 20001)
+
+
+class TestBadInput:
+    """Bad input is a 400 Twilio error on SQLite and Postgres alike, and changes nothing."""
+
+    def test_nul_in_a_parameter_is_refused(self, setup: Setup) -> None:
+        with pytest.raises(TwilioRestException) as refused:
+            setup.api.workers.create(friendly_name="Bad\x00Name")
+        assert (refused.value.status, refused.value.code) == (400, 20001)
+        assert "NUL" in refused.value.msg
+        # twilio-python reports a failed list page as a TwilioException carrying the response.
+        with pytest.raises(TwilioException, match=r"HTTP 400.*NUL characters"):
+            setup.api.workers.list(friendly_name="Bad\x00Name")
+        with pytest.raises(TwilioRestException):
+            setup.api.task_queues.create(friendly_name="Q", target_workers="name == '\x00'")
+        assert setup.api.workers.list() == []
+        assert setup.api.task_queues.list() == []
+
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_non_json_numbers_in_attributes_are_refused(self, setup: Setup, constant: str) -> None:
+        single_queue(setup)
+        with pytest.raises(TwilioRestException) as task:
+            setup.api.tasks.create(attributes=f'{{"a": {constant}}}')
+        assert (task.value.status, task.value.code) == (400, 20001)
+        with pytest.raises(TwilioRestException) as worker:
+            setup.api.workers.create(friendly_name="W", attributes=f'{{"a": [{constant}]}}')
+        assert (worker.value.status, worker.value.code) == (400, 20001)
+        assert setup.api.tasks.list() == []
+        assert setup.api.workers.list() == []
+
+    def test_nan_in_a_workflow_configuration_is_refused(self, setup: Setup) -> None:
+        queue = setup.queue("Q")
+        configuration = '{"task_routing": {"default_filter": {"queue": "%s", "priority": NaN}}}'
+        with pytest.raises(TwilioRestException) as refused:
+            setup.api.workflows.create(friendly_name="Bad", configuration=configuration % queue.sid)
+        assert refused.value.status == 400
+
+    @pytest.mark.parametrize("body", [b"FriendlyName=%FF%FEbad", b"FriendlyName=caf\xe9"])
+    def test_invalid_utf8_in_a_form_body_is_refused(self, setup: Setup, body: bytes) -> None:
+        answer = setup.http.post(
+            f"/v1/Workspaces/{setup.ws.sid}/Workers",
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 400
+        assert answer.json() == _twilio_error(20001, "The request body is not valid UTF-8", 400)
+        listed = setup.http.get(f"/v1/Workspaces/{setup.ws.sid}/Workers?FriendlyName=%FF")
+        assert (listed.status_code, listed.json()["code"]) == (400, 20001)
+        assert setup.api.workers.list() == []
+
+    def test_nul_in_a_path_or_a_forged_page_token(self, setup: Setup) -> None:
+        base = f"/v1/Workspaces/{setup.ws.sid}"
+        worker = setup.worker("W")
+        for path in (f"{base}/TaskChannels/a%00b", f"{base}/Workers/{worker.sid}/Channels/a%00b"):
+            answer = setup.http.get(path)
+            assert (answer.status_code, answer.json()["code"]) == (404, 20404)
+        # A token whose values do not fit the list's sort keys (a string and an int for
+        # DateCreated and the row id) is refused before it reaches the database.
+        forged = setup.http.get(
+            f"{base}/Workers",
+            params={"PageToken": "PAWyJcdTAwMDAiLDFd", "Page": "1", "Ordering": "DateCreated:asc"},
+        )
+        assert (forged.status_code, forged.json()["code"]) == (400, 20001)
+
+    def test_valid_utf8_still_round_trips(self, setup: Setup) -> None:
+        worker = setup.api.workers.create(friendly_name="Zoë 名前", attributes='{"x": "é"}')
+        assert setup.api.workers(worker.sid).fetch().friendly_name == "Zoë 名前"
+        assert [w.sid for w in setup.api.workers.list(friendly_name="Zoë 名前")] == [worker.sid]
+
+
+def _raw_exchange(port: int, requests: list[bytes]) -> list[bytes]:
+    """Send HTTP/1.1 requests one after another on one keep-alive socket; return the responses."""
+    import socket
+
+    answers = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for request in requests:
+            sock.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                assert chunk, "the server closed the connection"
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(
+                next(
+                    line.split(b":", 1)[1]
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+            )
+            while len(body) < length:
+                chunk = sock.recv(65536)
+                assert chunk, "the server closed the connection"
+                body += chunk
+            answers.append(head + b"\r\n\r\n" + body)
+    return answers
+
+
+def test_a_crash_is_a_twilio_500_and_keeps_the_connection(
+    private_database: str, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 500 is rendered by the error handler, and the keep-alive connection survives it."""
+    import base64
+
+    from taskrouter_emulator.workspaces import service as workspace_service
+
+    settings = Settings(database_url=private_database, clock="frozen", scheduler_interval=0)
+    live, server, thread = start_server(settings, EmulatorClock(frozen=True))
+    try:
+        credentials = base64.b64encode(f"{account.sid}:{account.token}".encode()).decode()
+
+        def request(method: str, path: str, body: bytes = b"") -> bytes:
+            return (
+                f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Basic {credentials}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+
+        def crash(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("simulated crash inside a request")
+
+        monkeypatch.setattr(workspace_service, "create", crash)
+        port = int(live.url.rsplit(":", 1)[1])
+        crashed, after = _raw_exchange(
+            port,
+            [
+                request("POST", "/v1/Workspaces", b"FriendlyName=Boom"),
+                request("GET", "/v1/Workspaces"),
+            ],
+        )
+        assert crashed.startswith(b"HTTP/1.1 500")
+        assert b"connection: close" not in crashed.lower()
+        body = json.loads(crashed.partition(b"\r\n\r\n")[2])
+        assert body == _twilio_error(20500, "Internal Server Error", 500)
+        assert after.startswith(b"HTTP/1.1 200")
+        assert json.loads(after.partition(b"\r\n\r\n")[2])["workspaces"] == []
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -189,6 +189,22 @@ def _sort_keys(stmt: Select[Any]) -> list[tuple[ColumnElement[Any], bool]]:
     return keys
 
 
+def _fits(keys: list[tuple[ColumnElement[Any], bool]], values: tuple[Any, ...]) -> bool:
+    """Tell whether token values have the number and types of the list's sort keys."""
+    if len(values) != len(keys):
+        return False
+    for (column, _), value in zip(keys, values, strict=True):
+        sql_type = column.type
+        expected = getattr(sql_type, "impl_instance", sql_type).python_type
+        if not isinstance(value, expected) or isinstance(value, bool):
+            return False
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return False
+        if isinstance(value, str) and "\x00" in value:
+            return False
+    return True
+
+
 def _beyond(
     keys: list[tuple[ColumnElement[Any], bool]], values: tuple[Any, ...], *, backwards: bool
 ) -> ColumnElement[bool]:
@@ -215,7 +231,7 @@ def fetch_page(
     """
     keys = _sort_keys(stmt)
     token = req.token
-    if token is not None and len(token.values) != len(keys):
+    if token is not None and not _fits(keys, token.values):
         raise InvalidParameter(f"Invalid PageToken '{req.raw_token}' for this list and Ordering")
     backwards = token is not None and token.before
     query = stmt.add_columns(*(column for column, _ in keys))
