@@ -12,7 +12,7 @@ from twilio.rest import Client
 
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
-from tests.conftest import Account, start_server
+from taskrouter_emulator.testing import Account, start_server
 from tests.sdk.routing_helpers import Setup, make_setup, single_queue
 
 
