@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
+from taskrouter_emulator.api.methods import guard_fixed_paths
 from taskrouter_emulator.api.write_gate import WriteGate
 from taskrouter_emulator.auth import Authenticator
 from taskrouter_emulator.callbacks import outbox
@@ -147,4 +148,5 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.add_middleware(WriteGate, single_writer=is_sqlite(settings.database_url))
     app.add_middleware(RateLimits)
     app.add_middleware(FaultInjection)
+    guard_fixed_paths(app)
     return app

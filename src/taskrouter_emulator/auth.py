@@ -33,6 +33,8 @@ def parse_basic(header: str | None) -> tuple[str, str]:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise AuthenticationFailed("Malformed Authorization header") from None
+    if "\x00" in decoded:
+        raise AuthenticationFailed("Malformed Authorization header")
     username, sep, password = decoded.partition(":")
     if not sep or not username or not password:
         raise AuthenticationFailed(

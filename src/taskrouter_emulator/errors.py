@@ -7,6 +7,7 @@ twilio-python builds `TwilioRestException` from exactly the keys `code`, `messag
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,17 @@ class Conflict(TwilioError):
     code = 20409
 
 
+class MethodNotAllowed(TwilioError):
+    """The path exists but not for this HTTP method (405/20004, with an `Allow` header)."""
+
+    status = 405
+    code = 20004
+
+    def __init__(self, method: str, path: str, allowed: Iterable[str]) -> None:
+        super().__init__(f"Method {method} not allowed on {path}")
+        self.headers = {"Allow": ", ".join(ordered_methods(allowed))}
+
+
 class PreconditionFailed(TwilioError):
     """The If-Match header does not match the resource's ETag (412/20412)."""
 
@@ -101,6 +115,37 @@ class AbsolutePagingNotAllowed(TwilioError):
     """`Page` greater than zero without a `PageToken` (400/40153)."""
 
     code = 40153
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def ordered_methods(methods: Iterable[str]) -> list[str]:
+    """Return HTTP methods without duplicates in a stable, conventional order."""
+    unique = {m.upper() for m in methods}
+    return sorted(unique, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else 99, m))
+
+
+def leaf_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Yield every endpoint route, looking inside included routers."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from leaf_routes(included.routes)
+        else:
+            yield route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path (RFC 9110 `Allow`)."""
+    methods: set[str] = set()
+    for route in leaf_routes(request.app.router.routes):
+        route_methods = getattr(route, "methods", None)
+        if route_methods and not getattr(route, "guards_method", False):
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods.update(route_methods)
+    return ordered_methods(methods)
 
 
 def error_body(status: int, code: int, message: str) -> dict[str, Any]:
@@ -166,9 +211,8 @@ def register_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return _response(404, 20404, f"The requested resource {request.url.path} was not found")
         if exc.status_code == 405:
-            return _response(
-                405, 20004, f"Method {request.method} not allowed on {request.url.path}"
-            )
+            rejected = MethodNotAllowed(request.method, request.url.path, allowed_methods(request))
+            return _response(405, rejected.code, rejected.message, rejected.headers)
         code = _GENERIC_CODES.get(exc.status_code, 20500 if exc.status_code >= 500 else 20001)
         return _response(exc.status_code, code, str(exc.detail))
 
@@ -185,7 +229,59 @@ def register_error_handlers(app: FastAPI) -> None:
         logger.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return _response(500, 20500, "Internal Server Error")
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _response(500, 20500, "Internal Server Error")
+    app.add_middleware(RefuseNulInPaths)
+    app.add_middleware(RenderCrashes)
+
+
+class RefuseNulInPaths:
+    """Answer 404 for a path containing NUL (`%00`): no resource has such a name or SID.
+
+    Paths may carry names (TaskChannels, WorkerChannels) that are looked up in the database, and
+    PostgreSQL text cannot hold NUL while SQLite can: refusing them here answers alike on both.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope["path"]:
+            path = scope["path"].replace("\x00", "%00")
+            await _response(404, 20404, f"The requested resource {path} was not found")(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+class RenderCrashes:
+    """Answer an unhandled exception with Twilio's 500 JSON, keeping the connection usable.
+
+    Starlette's catch-all `Exception` handler sends its response and then re-raises, so uvicorn
+    logs "Exception in ASGI application" and closes the keep-alive connection under the client.
+    This middleware sits inside that one and ends the request itself.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late for an error body: let the server abort the response
+                raise
+            logger.exception(
+                "unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc
+            )
+            await _response(500, 20500, "Internal Server Error")(scope, receive, send)

@@ -1039,9 +1039,10 @@ class TestErrors:
         queue = api.task_queues.create(friendly_name="Q")
         assert api.task_queues(queue.sid).fetch().friendly_name == "Q"
         assert api.task_queues(queue.sid).update(friendly_name="R").friendly_name == "R"
-        assert _error(http.get(f"{base}/TaskQueues/RealTimeStatistics")) == (404, 20404)
+        # Fixed names under the wrong method are 405 (with Allow), not a SID lookup's 404.
+        assert _error(http.get(f"{base}/TaskQueues/RealTimeStatistics")) == (405, 20004)
         assert _error(http.post(f"{base}/TaskQueues/Statistics", data={"FriendlyName": "x"})) == (
-            404,
-            20404,
+            405,
+            20004,
         )
         assert _error(http.get(f"{base}/Workers/Statistics/Statistics")) == (404, 20404)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, get_args, get_origin
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -19,6 +20,7 @@ from pydantic.alias_generators import to_pascal
 from starlette.datastructures import ImmutableMultiDict
 
 from taskrouter_emulator.errors import InvalidParameter
+from taskrouter_emulator.jsontext import loads_strict
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -82,14 +84,20 @@ def _collect(
             raw = data.getlist(alias) if isinstance(data, ImmutableMultiDict) else [data[alias]]
             # Arrays arrive as repeated keys, comma-joined or space-separated values.
             collected[name] = [
-                part for value in raw for part in _LIST_SPLIT.split(str(value)) if part
+                part for value in raw for part in _LIST_SPLIT.split(_text(alias, value)) if part
             ]
         else:
-            value = data[alias]
-            if not isinstance(value, str):
-                raise InvalidParameter(f"Parameter '{alias}' must be a plain form value")
-            collected[name] = value
+            collected[name] = _text(alias, data[alias])
     return collected
+
+
+def _text(alias: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidParameter(f"Parameter '{alias}' must be a plain form value")
+    # PostgreSQL text cannot hold NUL and SQLite would store it: refuse it the same way on both.
+    if "\x00" in value:
+        raise InvalidParameter(f"Parameter '{alias}' must not contain NUL characters")
+    return value
 
 
 def describe(error: ValidationError, model: type[BaseModel]) -> str:
@@ -116,7 +124,7 @@ def params(model: type[M]) -> Callable[[Request], Awaitable[M]]:
 
     async def dependency(request: Request) -> M:
         if request.method in ("GET", "DELETE"):
-            return validate_params(model, request.query_params)
+            return validate_params(model, _decode(request.scope["query_string"], "query string"))
         return validate_params(model, await read_form(request))
 
     return dependency
@@ -127,10 +135,21 @@ async def read_form(request: Request) -> ImmutableMultiDict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if "form" not in content_type:
         return ImmutableMultiDict()
+    if "x-www-form-urlencoded" in content_type:
+        return _decode(await request.body(), "request body")
     try:
         return ImmutableMultiDict(await request.form())
     except Exception as exc:
         raise InvalidParameter(f"The request body could not be parsed: {exc}") from None
+
+
+def _decode(raw: bytes, what: str) -> ImmutableMultiDict[str, Any]:
+    """Parse urlencoded parameters as strict UTF-8 (Starlette would turn bad bytes into U+FFFD)."""
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidParameter(f"The {what} is not valid UTF-8") from None
+    return ImmutableMultiDict(pairs)
 
 
 def json_object_text(value: str, *, name: str, max_length: int | None = None) -> str:
@@ -140,7 +159,7 @@ def json_object_text(value: str, *, name: str, max_length: int | None = None) ->
             f"{name} must be at most {max_length} characters long (got {len(value)})"
         )
     try:
-        parsed = json.loads(value)
+        parsed = loads_strict(value)
     except json.JSONDecodeError as exc:
         raise InvalidParameter(
             f"{name} is not valid JSON: {exc.msg} at position {exc.pos}"

@@ -1,19 +1,29 @@
 """Twilio list envelopes: `PageSize`/`Page`/`PageToken` in, `{key: [...], meta: {...}}` out.
 
-TaskRouter only supports relative paging: clients follow `next_page_url`. The token we hand out
-encodes the offset of the next page (`PT<offset>`); `Page` is echoed for client state only.
+TaskRouter only supports relative paging: clients follow `next_page_url` (`Page` is echoed for
+client state only). Paging is by keyset, not by offset: a token carries the sort-key values of
+the row a page continues from (`PA…`: the rows after it; `PB…`: the rows before it, as Twilio's
+`PA<sid>`/`PB<sid>`). Every list ends its ORDER BY with a unique column, so rows created, deleted
+or re-sorted while a client pages never shift the later pages: each row that stays in the list is
+seen exactly once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import base64
+import binascii
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from taskrouter_emulator.errors import AbsolutePagingNotAllowed, InvalidParameter, PageSizeTooLarge
 
@@ -22,6 +32,39 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 _PAGING_KEYS = {"PageSize", "Page", "PageToken"}
+_AFTER, _BEFORE = "PA", "PB"
+
+
+@dataclass(frozen=True)
+class PageToken:
+    """Continue after (or, for a previous page, before) the row with these sort-key values."""
+
+    before: bool
+    values: tuple[Any, ...]
+
+    def encode(self) -> str:
+        """Return the opaque `PageToken` string."""
+        data = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in self.values]
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        text = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return (_BEFORE if self.before else _AFTER) + text
+
+    @classmethod
+    def decode(cls, token: str) -> PageToken:
+        """Parse a `PageToken` (400 if it is not one this server handed out)."""
+        prefix, text = token[:2], token[2:]
+        try:
+            if prefix not in (_AFTER, _BEFORE) or not text:
+                raise ValueError(token)
+            data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            if not isinstance(data, list):
+                raise ValueError(token)
+            values = tuple(
+                datetime.fromisoformat(v["t"]) if isinstance(v, dict) else v for v in data
+            )
+        except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+            raise InvalidParameter(f"Invalid PageToken '{token}'") from None
+        return cls(before=prefix == _BEFORE, values=values)
 
 
 @dataclass(frozen=True)
@@ -30,9 +73,29 @@ class PageRequest:
 
     page_size: int
     page: int
-    offset: int
+    token: PageToken | None
     path: str
     filters: tuple[tuple[str, str], ...]
+    raw_token: str | None = None
+
+    def pinned(self, values: Mapping[str, str], *, drop: Collection[str] = ()) -> PageRequest:
+        """Echo these filter values in the page URLs instead of what the client sent.
+
+        A list whose filters are relative to "now" (the Events window) pins their resolved
+        values, so following `next_page_url` later pages through the same window.
+        """
+        removed = set(values) | set(drop)
+        kept = tuple((k, v) for k, v in self.filters if k not in removed)
+        return replace(self, filters=(*kept, *values.items()))
+
+
+class PageRows(list[T]):
+    """One page of rows and the tokens of its neighbouring pages."""
+
+    def __init__(self, rows: Sequence[T], previous: str | None, following: str | None) -> None:
+        super().__init__(rows)
+        self.previous_token = previous
+        self.next_token = following
 
 
 def _int_param(value: str, name: str) -> int:
@@ -59,67 +122,140 @@ def page_request(request: Request) -> PageRequest:
     page = _int_param(query["Page"], "Page") if "Page" in query else 0
     if page < 0:
         raise InvalidParameter("Page must not be negative")
-    token = query.get("PageToken")
-    if token is None:
-        if page > 0:
-            raise AbsolutePagingNotAllowed(
-                "Absolute Paging used when iterating TaskRouter resources; follow next_page_url instead"
-            )
-        offset = 0
-    else:
-        if not token.startswith("PT") or not token[2:].isdigit():
-            raise InvalidParameter(f"Invalid PageToken '{token}'")
-        offset = int(token[2:])
+    raw_token = query.get("PageToken")
+    if raw_token is None and page > 0:
+        raise AbsolutePagingNotAllowed(
+            "Absolute Paging used when iterating TaskRouter resources; follow next_page_url instead"
+        )
     filters = tuple((k, v) for k, v in query.multi_items() if k not in _PAGING_KEYS)
     return PageRequest(
-        page_size=page_size, page=page, offset=offset, path=request.url.path, filters=filters
+        page_size=page_size,
+        page=page,
+        token=PageToken.decode(raw_token) if raw_token is not None else None,
+        path=request.url.path,
+        filters=filters,
+        raw_token=raw_token,
     )
 
 
-def _page_url(base_url: str, req: PageRequest, page: int, offset: int | None) -> str:
+def _page_url(base_url: str, req: PageRequest, page: int, token: str | None) -> str:
     items = [*req.filters, ("PageSize", str(req.page_size)), ("Page", str(page))]
-    if offset is not None:
-        items.append(("PageToken", f"PT{offset}"))
+    if token is not None:
+        items.append(("PageToken", token))
     return f"{base_url}{req.path}?{urlencode(items)}"
 
 
 def envelope(
-    items: Sequence[Any], *, has_next: bool, req: PageRequest, base_url: str, key: str
+    items: Sequence[Any],
+    *,
+    req: PageRequest,
+    base_url: str,
+    key: str,
+    previous_token: str | None,
+    next_token: str | None,
 ) -> dict[str, Any]:
     """Build the `{key: items, meta: {...}}` list response."""
-    current_token = req.offset if req.offset else None
-    previous = None
-    if req.offset > 0:
-        prev_offset = max(req.offset - req.page_size, 0)
-        previous = _page_url(
-            base_url, req, max(req.page - 1, 0), prev_offset if prev_offset else None
-        )
     return {
         key: list(items),
         "meta": {
             "page": req.page,
             "page_size": req.page_size,
             "first_page_url": _page_url(base_url, req, 0, None),
-            "previous_page_url": previous,
-            "url": _page_url(base_url, req, req.page, current_token),
-            "next_page_url": _page_url(base_url, req, req.page + 1, req.offset + req.page_size)
-            if has_next
+            "previous_page_url": _page_url(base_url, req, max(req.page - 1, 0), previous_token)
+            if previous_token is not None
+            else None,
+            "url": _page_url(base_url, req, req.page, req.raw_token),
+            "next_page_url": _page_url(base_url, req, req.page + 1, next_token)
+            if next_token is not None
             else None,
             "key": key,
         },
     }
 
 
-def fetch_page(session: Session, stmt: Select[T], req: PageRequest) -> tuple[list[T], bool]:
-    """Run an ordered select for one page; return the rows and whether another page follows."""
-    rows = list(session.scalars(stmt.offset(req.offset).limit(req.page_size + 1)))
-    return rows[: req.page_size], len(rows) > req.page_size
+def _sort_keys(stmt: Select[Any]) -> list[tuple[ColumnElement[Any], bool]]:
+    """The ORDER BY of a list query as (expression, descending) pairs."""
+    keys: list[tuple[ColumnElement[Any], bool]] = []
+    for clause in stmt._order_by_clauses:
+        if isinstance(clause, UnaryExpression) and clause.modifier in (
+            operators.desc_op,
+            operators.asc_op,
+        ):
+            keys.append((clause.element, clause.modifier is operators.desc_op))
+        else:
+            keys.append((clause, False))
+    if not keys:
+        raise ValueError("a paged list query needs an ORDER BY ending in a unique column")
+    return keys
 
 
-def slice_page(rows: Sequence[T], req: PageRequest) -> tuple[list[T], bool]:
-    """Page an already-filtered Python list (for filters evaluated in Python, such as expressions)."""
-    chunk = list(rows[req.offset : req.offset + req.page_size + 1])
-    return chunk[: req.page_size], len(chunk) > req.page_size
+def _fits(keys: list[tuple[ColumnElement[Any], bool]], values: tuple[Any, ...]) -> bool:
+    """Tell whether token values have the number and types of the list's sort keys."""
+    if len(values) != len(keys):
+        return False
+    for (column, _), value in zip(keys, values, strict=True):
+        sql_type = column.type
+        expected = getattr(sql_type, "impl_instance", sql_type).python_type
+        if not isinstance(value, expected) or isinstance(value, bool):
+            return False
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return False
+        if isinstance(value, str) and "\x00" in value:
+            return False
+    return True
+
+
+def _beyond(
+    keys: list[tuple[ColumnElement[Any], bool]], values: tuple[Any, ...], *, backwards: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after (or before) the given sort-key values, in the list's order."""
+    terms = []
+    for index, (column, descending) in enumerate(keys):
+        ties = [keys[j][0] == values[j] for j in range(index)]
+        step = column < values[index] if descending != backwards else column > values[index]
+        terms.append(and_(*ties, step))
+    return or_(*terms)
+
+
+def fetch_page(
+    session: Session,
+    stmt: Select[Any],
+    req: PageRequest,
+    *,
+    keep: Callable[[list[Any]], Sequence[Any]] | None = None,
+) -> tuple[PageRows[Any], bool]:
+    """Run an ordered select for one page; return the rows and whether another page follows.
+
+    `keep` filters the rows in Python (for filters SQL cannot evaluate, such as expressions);
+    the page is then cut from what it keeps.
+    """
+    keys = _sort_keys(stmt)
+    token = req.token
+    if token is not None and not _fits(keys, token.values):
+        raise InvalidParameter(f"Invalid PageToken '{req.raw_token}' for this list and Ordering")
+    backwards = token is not None and token.before
+    query = stmt.add_columns(*(column for column, _ in keys))
+    if token is not None:
+        query = query.where(_beyond(keys, token.values, backwards=backwards))
+    if backwards:
+        query = query.order_by(None).order_by(
+            *(column.asc() if descending else column.desc() for column, descending in keys)
+        )
+    if keep is None:
+        query = query.limit(req.page_size + 1)
+    results = [tuple(row) for row in session.execute(query)]
+    if keep is not None:
+        kept = {id(row) for row in keep([r[0] for r in results])}
+        results = [r for r in results if id(r[0]) in kept]
+    more = len(results) > req.page_size
+    chunk = results[: req.page_size]
+    if backwards:
+        chunk.reverse()
+    has_previous = more if backwards else token is not None
+    has_next = True if backwards else more
+    previous = PageToken(True, chunk[0][1:]).encode() if chunk and has_previous else None
+    following = PageToken(False, chunk[-1][1:]).encode() if chunk and has_next else None
+    return PageRows([r[0] for r in chunk], previous, following), following is not None
 
 
 def render_page(
@@ -131,7 +267,14 @@ def render_page(
     key: str,
     render: Callable[[T], Any],
 ) -> dict[str, Any]:
-    """Serialise one page of rows into the list envelope."""
+    """Serialise one page of rows (from `fetch_page`) into the list envelope."""
+    previous = rows.previous_token if isinstance(rows, PageRows) else None
+    following = rows.next_token if isinstance(rows, PageRows) and has_next else None
     return envelope(
-        [render(row) for row in rows], has_next=has_next, req=req, base_url=base_url, key=key
+        [render(row) for row in rows],
+        req=req,
+        base_url=base_url,
+        key=key,
+        previous_token=previous,
+        next_token=following,
     )

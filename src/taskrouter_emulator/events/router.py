@@ -38,6 +38,12 @@ def list_events(
         minutes=query.minutes,
         start_date=query.start_date,
         end_date=query.end_date,
+        continuation=page.token is not None,
+    )
+    # The window is relative to "now": pin its bounds so later pages cover the same window.
+    page = page.pinned(
+        {"StartDate": service.exact_iso(window_start), "EndDate": service.exact_iso(window_end)},
+        drop={"Minutes"},
     )
     stmt = service.list_query(
         workspace=workspace,

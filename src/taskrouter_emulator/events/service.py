@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -37,12 +37,14 @@ def resolve_window(
     minutes: int | None = None,
     start_date: datetime | None = None,
     end_date: datetime | None = None,
+    continuation: bool = False,
 ) -> tuple[datetime, datetime]:
     """Return the (start, end) of the list window, both inclusive.
 
     `Minutes` means the last N minutes and excludes `StartDate`/`EndDate`; without any of them the
     window is the last 15 minutes. `EndDate` defaults to now and `StartDate` to 15 minutes before
-    `EndDate`. A start older than the retention period is error 14241.
+    `EndDate`. A start older than the retention period is error 14241, except on a continuation
+    page (a `PageToken` is present): its bounds are the ones the first page resolved and checked.
     """
     retention = timedelta(days=retention_days)
     if minutes is not None:
@@ -61,7 +63,7 @@ def resolve_window(
             start = end
     if start > end:
         raise InvalidParameter(f"StartDate {_iso(start)} must not be after EndDate {_iso(end)}")
-    if start < now - retention:
+    if start < now - retention and not continuation:
         raise InvalidParameter(
             f"StartDate {_iso(start)} is older than {retention_days} days",
             code=START_DATE_TOO_OLD,
@@ -120,6 +122,11 @@ def list_query(
             )
         )
     return stmt.order_by(Event.event_date.desc(), Event.id.desc())
+
+
+def exact_iso(moment: datetime) -> str:
+    """Render a window bound for a page URL without losing its fractional seconds."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def _iso(moment: datetime) -> str:

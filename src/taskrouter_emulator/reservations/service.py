@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import validation
+from taskrouter_emulator import validation, versions
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.errors import (
@@ -53,7 +53,7 @@ NOT_PENDING_CODES = {"call": 40114, "redirect": 40123, "dequeue": 40135, "confer
 def bump(reservation: Reservation, ctx: RoutingContext, status: str) -> None:
     """Move a reservation to `status`, bumping its version."""
     reservation.reservation_status = status
-    reservation.version += 1
+    versions.bump(ctx.session, reservation, ctx.now)
     reservation.date_updated = ctx.now
     if status != "pending":
         reservation.timeout_at = None
@@ -145,10 +145,11 @@ def create(
         date_updated=ctx.now,
     )
     ctx.session.add(reservation)
+    versions.created(ctx.session, reservation)
     if task.assignment_status == "pending":
         task.assignment_status = "reserved"
         task.assignment_count += 1
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     # Longest-idle ordering counts from the worker's last reservation.
     worker.idle_since = ctx.now
@@ -182,7 +183,7 @@ def accept(ctx: RoutingContext, reservation: Reservation) -> None:
     # An assigned task lives at most 24 hours (Twilio's limit); then it is system-deleted.
     task.expires_at = ctx.now + timedelta(seconds=task_service.ASSIGNED_TASK_LIFETIME)
     task.step_timeout_at = None
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     ctx.session.flush()
     queue = ctx.queues.get(reservation.task_queue_sid or "")
@@ -207,43 +208,60 @@ def reject(
     _require_pending(reservation, "reject")
     activity = _activity(ctx, activity_sid, "WorkerActivitySid") if activity_sid else None
     worker = _worker(ctx, reservation)
-    task = _task(ctx, reservation)
-    bump(reservation, ctx, "rejected")
-    if activity is not None:
-        _move_worker(ctx, worker, activity.sid)
-    _release_task(ctx, task)
-    task_event(
+    task = end_offer(
         ctx,
-        task,
-        "reservation.rejected",
-        f"Reservation {reservation.sid} rejected by Worker {worker.friendly_name}",
-        reservation=reservation,
-        worker=worker,
+        reservation,
+        status="rejected",
+        event_type="reservation.rejected",
+        description=f"Reservation {reservation.sid} rejected by Worker {worker.friendly_name}",
+        activity_sid=activity.sid if activity else None,
     )
     engine.route(ctx, task_sids=[task.sid])
     engine.route(ctx, worker_sids=[worker.sid])
 
 
 def time_out(ctx: RoutingContext, reservation: Reservation) -> None:
-    """Expire a pending reservation: the worker moves to the workspace's timeout activity."""
+    """Expire a pending reservation: the worker moves to the timeout activity, the task to its next step."""
     if reservation.reservation_status != "pending":
         return
     worker = _worker(ctx, reservation)
-    task = _task(ctx, reservation)
-    bump(reservation, ctx, "timeout")
-    if ctx.workspace.timeout_activity_sid:
-        _move_worker(ctx, worker, ctx.workspace.timeout_activity_sid)
-    _release_task(ctx, task)
-    task_event(
+    task = end_offer(
         ctx,
-        task,
-        "reservation.timeout",
-        f"Reservation {reservation.sid} timed out for Worker {worker.friendly_name}",
-        reservation=reservation,
-        worker=worker,
+        reservation,
+        status="timeout",
+        event_type="reservation.timeout",
+        description=f"Reservation {reservation.sid} timed out for Worker {worker.friendly_name}",
+        activity_sid=ctx.workspace.timeout_activity_sid,
     )
+    engine.move_on_after_reservation_timeout(ctx, task)
     engine.route(ctx, task_sids=[task.sid])
     engine.route(ctx, worker_sids=[worker.sid])
+
+
+def end_offer(
+    ctx: RoutingContext,
+    reservation: Reservation,
+    *,
+    status: str,
+    event_type: str,
+    description: str,
+    activity_sid: str | None = None,
+) -> Task:
+    """End a pending offer unaccepted and return its task, which the caller routes again.
+
+    Every path (reject, `WorkerActivitySid`, time-out, `RejectPendingReservations`) shares this
+    order: the reservation ends, the worker moves to its new activity, the task is released, the
+    event is recorded, and only then is the task re-routed, so it never goes back to a worker
+    that is leaving.
+    """
+    worker = _worker(ctx, reservation)
+    task = _task(ctx, reservation)
+    bump(reservation, ctx, status)
+    if activity_sid:
+        _move_worker(ctx, worker, activity_sid)
+    _release_task(ctx, task)
+    task_event(ctx, task, event_type, description, reservation=reservation, worker=worker)
+    return task
 
 
 def withdraw_from_worker(
@@ -251,13 +269,25 @@ def withdraw_from_worker(
 ) -> list[str]:
     """End a worker's pending reservations (rejected, or canceled when the worker is deleted); return their tasks.
 
-    With `reroute` the tasks are offered again at once; a worker being deleted passes False and
-    re-routes after it is gone, so the tasks cannot come straight back to it.
+    The caller has already moved the worker to its new activity (see `end_offer`). With `reroute`
+    the tasks are offered again at once; a worker being deleted passes False and re-routes after
+    it is gone, so the tasks cannot come straight back to it.
     """
-    moved = _move(ctx, Reservation.worker_sid == worker.sid, ("pending",), status, event_type)
-    for reservation in moved:
-        _release_task(ctx, _task(ctx, reservation))
-    task_sids = [r.task_sid for r in moved]
+    pending = ctx.session.scalars(
+        select(Reservation)
+        .where(Reservation.worker_sid == worker.sid, Reservation.reservation_status == "pending")
+        .order_by(Reservation.id)
+    ).all()
+    task_sids = [
+        end_offer(
+            ctx,
+            reservation,
+            status=status,
+            event_type=event_type,
+            description=f"Reservation {reservation.sid} {status} for Worker {worker.friendly_name}",
+        ).sid
+        for reservation in pending
+    ]
     if reroute:
         engine.route(ctx, task_sids=task_sids)
     return task_sids
@@ -601,7 +631,7 @@ def _supervise(ctx: RoutingContext, reservation: Reservation, params: Mapping[st
                 f"Supervise: Worker {supervisor} has no valid contact_uri", code=40147
             )
     _record_instruction(reservation, "supervise", params)
-    reservation.version += 1
+    versions.bump(ctx.session, reservation, ctx.now)
     reservation.date_updated = ctx.now
     ctx.session.flush()
 
@@ -615,7 +645,7 @@ def _release_task(ctx: RoutingContext, task: Task) -> None:
     ).first()
     if task.assignment_status == "reserved" and still_pending is None:
         task.assignment_status = "pending"
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     ctx.session.flush()
 
@@ -637,7 +667,7 @@ def _add_worker_call_sid(ctx: RoutingContext, task: Task) -> None:
     attributes = dict(cached_attributes(task.attributes))
     attributes["worker_call_sid"] = f"CA{uuid.uuid4().hex}"
     task.attributes = json.dumps(attributes)
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
 
 

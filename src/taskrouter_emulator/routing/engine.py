@@ -20,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator import versions
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.expressions import evaluate
@@ -135,15 +136,7 @@ def advance_step(ctx: RoutingContext, task: Task) -> None:
         else None
     )
     if next_index is not None:
-        configuration = ctx.configuration(task.workflow_sid)
-        assert configuration is not None
-        _place(
-            ctx,
-            task,
-            task.filter_index,
-            next_index,
-            configuration.filters[task.filter_index].targets[next_index],
-        )
+        _place_in_step(ctx, task, next_index)
         route(ctx, task_sids=[task.sid])
     else:
         task_event(
@@ -154,6 +147,37 @@ def advance_step(ctx: RoutingContext, task: Task) -> None:
         )
         _cancel(ctx, task, WORKFLOW_TIMEOUT_REASON)
     route(ctx, worker_sids=freed)
+
+
+def move_on_after_reservation_timeout(ctx: RoutingContext, task: Task) -> None:
+    """A reservation timed out: the task re-evaluates and takes the next step of its filter.
+
+    Twilio's worked example (docs "Lifecycle of a Task: Timeout evaluation"): targets Q1, Q2, Q3 of
+    10 s each, reservation timeout 5 s; the reservation made at t=3 times out at t=8 and "Task A
+    re-evaluates and maps to Q2", whose deadline stays the cumulative, task-age based 20 s. In the
+    last step (or the default filter) the task stays where it is until that step's deadline.
+    """
+    if (
+        task.assignment_status != "pending"
+        or task.filter_index is None
+        or task.filter_index < 0
+        or task.target_index is None
+        or (task.routing_target is not None and not task.routing_target.startswith("WW"))
+    ):
+        return
+    next_index = _choose_target(ctx, task, task.filter_index, task.target_index + 1)
+    if next_index is None:
+        return
+    _place_in_step(ctx, task, next_index)
+
+
+def _place_in_step(ctx: RoutingContext, task: Task, index: int) -> None:
+    """Place the task in another target of its current filter."""
+    configuration = ctx.configuration(task.workflow_sid)
+    assert configuration is not None
+    assert task.filter_index is not None
+    targets = configuration.filters[task.filter_index].targets
+    _place(ctx, task, task.filter_index, index, targets[index])
 
 
 def route(
@@ -309,7 +333,7 @@ def _place(ctx: RoutingContext, task: Task, filter_index: int, index: int, targe
 def _enter_queue(ctx: RoutingContext, task: Task, queue_sid: str, *, step_timeout_at) -> None:  # type: ignore[no-untyped-def]
     previous = task.task_queue_sid
     task.step_timeout_at = step_timeout_at
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     if previous == queue_sid:
         ctx.session.flush()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.forms import params
-from taskrouter_emulator.api.pagination import fetch_page, render_page, slice_page
+from taskrouter_emulator.api.pagination import fetch_page, render_page
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.models import TaskQueue
@@ -55,22 +54,23 @@ def list_task_queues(
         friendly_name=query.friendly_name,
         descending=_descending(query.ordering),
     )
-    rows: Sequence[TaskQueue]
-    if query.evaluate_worker_attributes is None and query.worker_sid is None:
-        rows, has_next = fetch_page(session, stmt, page)
-    else:
-        queues = list(session.scalars(stmt))
-        if query.evaluate_worker_attributes is not None:
-            document = service.evaluate_worker_attributes(query.evaluate_worker_attributes)
-            queues = service.filter_for_worker_document(queues, document)
-        if query.worker_sid is not None:
-            worker = service.worker_document(
-                session, workspace=workspace, worker_sid=query.worker_sid
-            )
+    documents: list[dict[str, Any] | None] = []
+    if query.evaluate_worker_attributes is not None:
+        documents.append(service.evaluate_worker_attributes(query.evaluate_worker_attributes))
+    if query.worker_sid is not None:
+        documents.append(
+            service.worker_document(session, workspace=workspace, worker_sid=query.worker_sid)
+        )
+
+    def keep(queues: list[TaskQueue]) -> list[TaskQueue]:
+        for document in documents:
+            # An unknown WorkerSid matches no queue.
             queues = (
-                service.filter_for_worker_document(queues, worker) if worker is not None else []
+                service.filter_for_worker_document(queues, document) if document is not None else []
             )
-        rows, has_next = slice_page(queues, page)
+        return queues
+
+    rows, has_next = fetch_page(session, stmt, page, keep=keep if documents else None)
     names = service.activity_names(session, rows)
     return render_page(
         rows,

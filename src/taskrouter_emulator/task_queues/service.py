@@ -16,6 +16,7 @@ from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.events import recorder
 from taskrouter_emulator.expressions import evaluate, parse
+from taskrouter_emulator.jsontext import loads_strict
 from taskrouter_emulator.models import Activity, Task, TaskQueue, Worker, Workflow, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
 from taskrouter_emulator.workers.context import parse_attributes, worker_variables
@@ -72,7 +73,7 @@ def filter_for_worker_document(
 def evaluate_worker_attributes(text: str) -> dict[str, Any]:
     """Parse the `EvaluateWorkerAttributes` filter (a JSON object of worker attributes)."""
     try:
-        value = json.loads(text)
+        value = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise InvalidParameter(f"EvaluateWorkerAttributes is not valid JSON: {exc.msg}") from None
     if not isinstance(value, dict):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Response
 from fastapi.responses import JSONResponse
 
 from taskrouter_emulator.api.forms import params
-from taskrouter_emulator.api.pagination import fetch_page, render_page, slice_page
+from taskrouter_emulator.api.pagination import fetch_page, render_page
 from taskrouter_emulator.deps import (
     BaseUrlDep,
     PageDep,
@@ -57,15 +57,15 @@ def list_tasks(
         ordering=query.ordering,
         has_addons=query.has_addons,
     )
-    if query.evaluate_task_attributes is None:
-        rows, has_next = fetch_page(session, stmt, page)
-    else:
-        rows, has_next = slice_page(
-            service.filter_by_expression(
-                list(session.scalars(stmt)), query.evaluate_task_attributes
-            ),
-            page,
-        )
+    expression = query.evaluate_task_attributes
+    rows, has_next = fetch_page(
+        session,
+        stmt,
+        page,
+        keep=None
+        if expression is None
+        else lambda tasks: service.filter_by_expression(tasks, expression),
+    )
     names = service.names(session, rows)
     return render_page(
         rows,

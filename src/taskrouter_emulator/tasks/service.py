@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import lookup, validation
+from taskrouter_emulator import lookup, validation, versions
 from taskrouter_emulator.api.forms import json_object_text
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.errors import InvalidParameter, PreconditionFailed
@@ -132,6 +132,7 @@ def create(
     )
     session.add(task)
     session.flush()
+    versions.created(session, task)
     decision = engine.decide(ctx, task) if workflow is not None else None
     queue_sid = (
         target_queue.sid if target_queue is not None else (decision.queue_sid if decision else None)
@@ -199,7 +200,7 @@ def update(
         task.reason = reason
         changed = True
     if changed:
-        task.version += 1
+        versions.bump(ctx.session, task, ctx.now)
         task.date_updated = ctx.now
         ctx.session.flush()
         if attributes is not None:
@@ -244,7 +245,7 @@ def wrap(ctx: RoutingContext, task: Task) -> None:
     from taskrouter_emulator.reservations import service as reservation_service
 
     task.assignment_status = "wrapping"
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     ctx.session.flush()
     task_event(ctx, task, "task.wrapup", f"Task {task.sid} wrapping up")
@@ -445,7 +446,7 @@ def _finish(ctx: RoutingContext, task: Task) -> None:
     task.expires_at = None
     task.step_timeout_at = None
     task.delete_at = ctx.now + timedelta(seconds=retention_seconds())
-    task.version += 1
+    versions.bump(ctx.session, task, ctx.now)
     task.date_updated = ctx.now
     ctx.session.flush()
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Response
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.forms import params
-from taskrouter_emulator.api.pagination import fetch_page, render_page, slice_page
+from taskrouter_emulator.api.pagination import fetch_page, render_page
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
 from taskrouter_emulator.models import Worker
 from taskrouter_emulator.routing import engine
@@ -52,18 +52,14 @@ def list_workers(
         friendly_name=query.friendly_name,
         ordering=query.ordering,
     )
-    matched = service.match_expressions(
+    keep = service.expression_filter(
         session,
         workspace=workspace,
-        stmt=stmt,
         target_workers_expression=query.target_workers_expression,
         task_queue_sid=query.task_queue_sid,
         task_queue_name=query.task_queue_name,
     )
-    if matched is None:
-        rows, has_next = fetch_page(session, stmt, page)
-    else:
-        rows, has_next = slice_page(matched, page)
+    rows, has_next = fetch_page(session, stmt, page, keep=keep)
     activities = service.activities_by_sid(session, sids={w.activity_sid for w in rows})
     return render_page(
         rows,

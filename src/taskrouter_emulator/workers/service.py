@@ -7,7 +7,7 @@ Every expression evaluated on a worker (the list's `TargetWorkersExpression`, a 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator import validation
+from taskrouter_emulator import validation, versions
 from taskrouter_emulator.activities import service as activities
 from taskrouter_emulator.api.forms import json_object_text
 from taskrouter_emulator.api.urls import child_path
@@ -133,6 +133,7 @@ def create(
     )
     session.add(worker)
     _flush(session, name)
+    versions.created(session, worker)
     channels.add_worker_to_channels(session, clock=clock, worker=worker)
     session.flush()
     _record(session, clock, workspace, worker, activity, "worker.created", f"Worker {name} created")
@@ -171,23 +172,40 @@ def update(
     if name is not None and name.lower() != worker.friendly_name_key:
         _check_name_free(session, workspace, name)
 
-    if reject_pending:
-        reject_pending_reservations(session, clock=clock, workspace=workspace, worker=worker)
     renamed = name is not None and name != worker.friendly_name
     attributes_changed = text is not None and text != worker.attributes
-    moved = target.sid != current.sid
-    if not (renamed or attributes_changed or moved):
-        return worker
+    if renamed or attributes_changed or target.sid != current.sid:
+        _apply_update(session, clock, workspace, worker, name, text, current, target)
+    if reject_pending:
+        # After the move (as reject with WorkerActivitySid and time-outs do): the re-routed
+        # tasks must not come back to this worker, which is now unavailable.
+        reject_pending_reservations(session, clock=clock, workspace=workspace, worker=worker)
+    return worker
+
+
+def _apply_update(
+    session: Session,
+    clock: Clock,
+    workspace: Workspace,
+    worker: Worker,
+    name: str | None,
+    text: str | None,
+    current: Activity,
+    target: Activity,
+) -> None:
+    """Write a worker update that changes something: one version bump, then its events."""
     now = clock.now()
     previous_since = worker.date_status_changed
-    if name is not None and renamed:
+    attributes_changed = text is not None and text != worker.attributes
+    if name is not None and name != worker.friendly_name:
         worker.friendly_name = name
         worker.friendly_name_key = name.lower()
     if text is not None and attributes_changed:
         worker.attributes = text
+    moved = target.sid != current.sid
     if moved:
         _move(worker, target, now)
-    worker.version += 1
+    versions.bump(session, worker, now)
     worker.date_updated = now
     _flush(session, worker.friendly_name)
     if moved:
@@ -204,7 +222,6 @@ def update(
             "worker.attributes.update",
             f"Worker {worker.friendly_name} attributes updated",
         )
-    return worker
 
 
 def change_activity(
@@ -217,7 +234,7 @@ def change_activity(
     previous_since = worker.date_status_changed
     now = clock.now()
     _move(worker, activity, now)
-    worker.version += 1
+    versions.bump(session, worker, now)
     worker.date_updated = now
     session.flush()
     _record_activity_change(
@@ -308,16 +325,15 @@ def list_query(
     return stmt.order_by(*_order_by(ordering))
 
 
-def match_expressions(
+def expression_filter(
     session: Session,
     *,
     workspace: Workspace,
-    stmt: Select[Worker],
     target_workers_expression: str | None = None,
     task_queue_sid: str | None = None,
     task_queue_name: str | None = None,
-) -> list[Worker] | None:
-    """Apply the expression filters to the rows of `stmt`, in order; None if there are none.
+) -> Callable[[list[Worker]], list[Worker]] | None:
+    """Return the list's expression filters as one function over workers; None if there are none.
 
     `TaskQueueSid`/`TaskQueueName` keep the workers matching that queue's `target_workers`: an
     unknown queue, or one without target workers, matches nobody.
@@ -340,18 +356,21 @@ def match_expressions(
         groups.append([e for e in map(_queue_expression, targets) if e is not None])
     if not groups:
         return None
-    if any(not group for group in groups):
-        return []
-    workers = list(session.scalars(stmt))
-    documents = worker_documents(session, workspace=workspace, workers=workers)
-    return [
-        worker
-        for worker in workers
-        if all(
-            any(evaluate(e, {"worker": documents[worker.sid]}, bare="worker") for e in group)
-            for group in groups
-        )
-    ]
+
+    def keep(workers: list[Worker]) -> list[Worker]:
+        if any(not group for group in groups):
+            return []
+        documents = worker_documents(session, workspace=workspace, workers=workers)
+        return [
+            worker
+            for worker in workers
+            if all(
+                any(evaluate(e, {"worker": documents[worker.sid]}, bare="worker") for e in group)
+                for group in groups
+            )
+        ]
+
+    return keep
 
 
 def worker_documents(

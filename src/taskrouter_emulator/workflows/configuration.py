@@ -29,6 +29,7 @@ from taskrouter_emulator.expressions import (
     parse,
     parse_order_by,
 )
+from taskrouter_emulator.jsontext import loads_strict
 
 # Twilio's limits page prints "1038576 bytes (1MB)".
 MAX_CONFIGURATION_BYTES = 1038576
@@ -193,7 +194,7 @@ def parse_configuration(text: str) -> RoutingConfiguration:
     if len(text.encode("utf-8")) > MAX_CONFIGURATION_BYTES:
         raise ConfigurationError(f"Configuration must be at most {MAX_CONFIGURATION_BYTES} bytes")
     try:
-        document: Any = json.loads(text)
+        document: Any = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
             f"Configuration is not valid JSON: {exc.msg} at position {exc.pos}"
