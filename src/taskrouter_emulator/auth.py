@@ -100,7 +100,7 @@ class Authenticator:
             rows = session.execute(
                 select(Account.username, Account.auth_token).where(Account.username.in_(missing))
             )
-            found.update({str(username): str(token) for username, token in rows.tuples()})
+            found.update({str(row.username): str(row.auth_token) for row in rows})
         return found
 
     def _bound_token(self, username: str, account_sid: str, password: str) -> str:
