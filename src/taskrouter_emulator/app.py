@@ -15,6 +15,7 @@ from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
 from taskrouter_emulator.auth import Authenticator
 from taskrouter_emulator.callbacks import outbox
+from taskrouter_emulator.bridge.router import router as bridge_router
 from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.clocks import Clocks
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         tasks_router,
         reservations_router,
         events_router,
+        bridge_router,
     ):
         app.include_router(router)
     return app

@@ -1,0 +1,262 @@
+"""Live connections of the event bridge and the delivery of recorded events to them.
+
+Events are rows written by events/recorder.py in the transaction of the change, so the hub learns of
+them by reading the `event` table after commit: one poller per process reads new rows every
+`poll_seconds` while any socket is open and pushes frames to the sockets of the workers concerned.
+Reading the table (not an in-memory signal) means a change made by any process, through REST, the
+bridge, the scheduler or a webhook answer, reaches every socket in every process.
+
+On PostgreSQL ids can commit out of order (id 9 after id 10), so the poller re-reads from the lowest
+id it may still be missing; an id still absent after `gap_grace_seconds` is taken to be a rolled-back
+insert and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.websockets import WebSocket, WebSocketState
+
+from taskrouter_emulator.bridge import payloads
+from taskrouter_emulator.bridge.tokens import WorkerIdentity
+from taskrouter_emulator.clock import Clock, utc_now
+from taskrouter_emulator.models import Event, Reservation, Task, Worker, WorkerChannel
+from taskrouter_emulator.workers import channels
+from taskrouter_emulator.workers import service as worker_service
+
+logger = logging.getLogger(__name__)
+
+WORKER_EVENTS = frozenset({"worker.activity.update", "worker.attributes.update"})
+CHANNEL_EVENTS = frozenset({"worker.capacity.update", "worker.channel.availability.update"})
+RESERVATION_EVENTS = frozenset(f"reservation.{s}" for s in payloads.RESERVATION_EVENT_STATUS)
+TASK_EVENTS = frozenset({"task.updated", "task.canceled", "task.completed", "task.wrapup"})
+BATCH = 500
+
+
+@dataclass(eq=False)
+class Connection:
+    """One open socket of a worker."""
+
+    websocket: WebSocket
+    identity: WorkerIdentity
+    set_offline_if_disconnected: bool
+    outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    close_reason: str | None = None
+
+    def close_by_server(self, reason: str) -> None:
+        """Ask the sender to close the socket (the worker is not set offline for it)."""
+        if self.close_reason is None:
+            self.close_reason = reason
+            self.outbox.put_nowait(None)
+
+
+def frame(event_type: str, payload: dict[str, Any]) -> str:
+    """One bridge frame."""
+    return json.dumps({"event_type": event_type, "payload": payload})
+
+
+@dataclass
+class _Cursor:
+    """Which event ids have been handled; see the module docstring for the gaps."""
+
+    floor: int
+    seen: set[int] = field(default_factory=set)
+    gaps: dict[int, float] = field(default_factory=dict)
+
+    def advance(self, grace: float) -> None:
+        now = time.monotonic()
+        expected = self.floor + 1
+        for event_id in sorted(self.seen):
+            while event_id > expected:
+                first_missed = self.gaps.setdefault(expected, now)
+                if now - first_missed < grace:
+                    break
+                self.gaps.pop(expected, None)
+                expected += 1
+            if event_id != expected:
+                break
+            expected += 1
+        self.floor = expected - 1
+        self.seen = {i for i in self.seen if i > self.floor}
+        self.gaps = {i: t for i, t in self.gaps.items() if i > self.floor}
+
+
+class BridgeHub:
+    """All event-bridge sockets of this process, and the poller that feeds them."""
+
+    def __init__(self, factory: sessionmaker[Session], clock: Clock) -> None:
+        self._factory = factory
+        self._clock = clock
+        self.heartbeat_seconds = 15.0  # the real event bridge beats about every 15 s; the SDK waits 30
+        self.poll_seconds = 0.1
+        self.gap_grace_seconds = 5.0
+        self.connections: dict[str, set[Connection]] = {}
+        self._cursor: _Cursor | None = None
+        self._poller: asyncio.Task[None] | None = None
+
+    def connected(self, worker_sid: str) -> int:
+        """How many sockets of the worker are open in this process."""
+        return len(self.connections.get(worker_sid, ()))
+
+    async def add(self, connection: Connection, *, close_existing: bool) -> None:
+        """Register a socket (closing the worker's others if asked) and make sure the poller runs."""
+        if self._cursor is None:
+            self._cursor = _Cursor(floor=await anyio.to_thread.run_sync(self._max_event_id))
+        sessions = self.connections.setdefault(connection.identity.worker_sid, set())
+        if close_existing:
+            for other in list(sessions):
+                other.close_by_server("Closed by a new session of this Worker")
+        sessions.add(connection)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
+
+    def remove(self, connection: Connection) -> bool:
+        """Forget a socket; return whether it was the worker's last one here."""
+        sessions = self.connections.get(connection.identity.worker_sid, set())
+        sessions.discard(connection)
+        if sessions:
+            return False
+        self.connections.pop(connection.identity.worker_sid, None)
+        return True
+
+    async def run_sender(self, connection: Connection) -> None:
+        """Send queued frames, a whitespace heartbeat when idle, and close at token expiry."""
+        websocket = connection.websocket
+        while True:
+            remaining = (connection.identity.expires_at - utc_now()).total_seconds()
+            if remaining <= 0:
+                connection.close_reason = connection.close_reason or "Token expired"
+                break
+            try:
+                message = await asyncio.wait_for(
+                    connection.outbox.get(), timeout=min(self.heartbeat_seconds, remaining)
+                )
+            except TimeoutError:
+                message = " "
+            if message is None:
+                break
+            await websocket.send_text(message)
+        if websocket.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=1000, reason=connection.close_reason or "")
+
+    async def _poll_loop(self) -> None:
+        while self.connections:
+            try:
+                targets = {sid: list(conns) for sid, conns in self.connections.items()}
+                deliveries = await anyio.to_thread.run_sync(self._collect, targets)
+                for connection, text in deliveries:
+                    if connection.close_reason is None:
+                        connection.outbox.put_nowait(text)
+            except Exception:  # a database hiccup must not end delivery for everyone
+                logger.exception("event bridge poll failed")
+            await asyncio.sleep(self.poll_seconds)
+
+    def _max_event_id(self) -> int:
+        with self._factory() as session:
+            return int(session.scalar(select(func.max(Event.id))) or 0)
+
+    def _collect(self, targets: dict[str, list[Connection]]) -> list[tuple[Connection, str]]:
+        cursor = self._cursor
+        assert cursor is not None
+        deliveries: list[tuple[Connection, str]] = []
+        with self._factory() as session:
+            rows = session.scalars(
+                select(Event).where(Event.id > cursor.floor).order_by(Event.id).limit(BATCH)
+            ).all()
+            for event in rows:
+                if event.id in cursor.seen:
+                    continue
+                cursor.seen.add(event.id)
+                for worker_sid, text in self._frames_for(session, event, targets):
+                    deliveries.extend((c, text) for c in targets[worker_sid])
+            session.rollback()
+        cursor.advance(self.gap_grace_seconds)
+        return deliveries
+
+    def _frames_for(
+        self, session: Session, event: Event, targets: dict[str, list[Connection]]
+    ) -> list[tuple[str, str]]:
+        kind = event.event_type
+        if kind in TASK_EVENTS and event.task_sid:
+            workers = set(
+                session.scalars(
+                    select(Reservation.worker_sid).where(
+                        Reservation.task_sid == event.task_sid,
+                        Reservation.worker_sid.in_(list(targets)),
+                    )
+                )
+            )
+            if not workers:
+                return []
+            payload = self._task_payload(session, event)
+            return [] if payload is None else [(w, frame(kind, payload)) for w in workers]
+        if event.worker_sid not in targets:
+            return []
+        build: Callable[[Session, Event], dict[str, Any] | None]
+        if kind in WORKER_EVENTS:
+            build = self._worker_payload
+        elif kind in CHANNEL_EVENTS:
+            build = self._channel_payload
+        elif kind in RESERVATION_EVENTS:
+            build = self._reservation_payload
+        else:
+            return []
+        payload = build(session, event)
+        return [] if payload is None else [(event.worker_sid, frame(kind, payload))]
+
+    def _worker_payload(self, session: Session, event: Event) -> dict[str, Any] | None:
+        worker = payloads.by_sid(session, Worker, event.worker_sid)
+        if worker is None:
+            return None
+        activity = worker_service.activity_of(session, worker)
+        return payloads.worker_payload(worker, activity, payloads.event_data_of(event.event_data))
+
+    def _channel_payload(self, session: Session, event: Event) -> dict[str, Any] | None:
+        channel = session.scalars(
+            select(WorkerChannel).where(
+                WorkerChannel.worker_sid == event.worker_sid,
+                WorkerChannel.task_channel_sid == event.task_channel_sid,
+            )
+        ).first()
+        if channel is None or event.worker_sid is None:
+            return None
+        reserved = payloads.last_reserved_times(session, worker_sid=event.worker_sid)
+        return payloads.channel_payload(
+            channel,
+            unique_name=event.task_channel_unique_name or "",
+            state=channels.state_of(session, channel),
+            last_reserved=reserved.get(channel.task_channel_sid),
+        )
+
+    def _reservation_payload(self, session: Session, event: Event) -> dict[str, Any] | None:
+        reservation = session.scalars(
+            select(Reservation).where(Reservation.sid == event.reservation_sid)
+        ).first()
+        if reservation is None:
+            return None
+        return payloads.reservation_payload(
+            session,
+            reservation,
+            now=self._clock.now(),
+            event_type=event.event_type,
+            event_data=payloads.event_data_of(event.event_data),
+        )
+
+    def _task_payload(self, session: Session, event: Event) -> dict[str, Any] | None:
+        task = session.scalars(select(Task).where(Task.sid == event.task_sid)).first()
+        if task is None:
+            return None
+        return payloads.task_payload(
+            session, task, now=self._clock.now(), event_data=payloads.event_data_of(event.event_data)
+        )

@@ -1,0 +1,143 @@
+"""HTTP and WebSocket routes of the event bridge (`ebServer` and `wsServer` point at `/v1/wschannels`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+
+from taskrouter_emulator.bridge.hub import BridgeHub, Connection, frame
+from taskrouter_emulator.bridge.service import BridgeCall, Dispatcher, set_offline
+from taskrouter_emulator.bridge.tokens import WorkerIdentity, verify
+from taskrouter_emulator.clock import utc_now
+from taskrouter_emulator.db.session import unit_of_work
+from taskrouter_emulator.deps import ClockDep, SessionDep, SettingsDep
+from taskrouter_emulator.errors import InvalidParameter, TwilioError
+
+router = APIRouter(prefix="/v1/wschannels")
+
+
+def hub_of(app: Any) -> BridgeHub:
+    """The app's event-bridge hub, created on first use."""
+    hub: BridgeHub | None = getattr(app.state, "bridge_hub", None)
+    if hub is None:
+        hub = BridgeHub(app.state.sessionmaker, app.state.clock)
+        app.state.bridge_hub = hub
+    return hub
+
+
+async def bridge_request(request: Request) -> dict[str, Any]:
+    """The SDK's JSON body (sent as `application/x-www-form-urlencoded`, whatever its content)."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise InvalidParameter("The request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("The request body must be a JSON object")
+    return body
+
+
+def _is_true(value: str | None, default: bool) -> bool:
+    return default if value is None else value.strip().lower() == "true"
+
+
+@router.post("")
+def bridge_rest(
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    body: Annotated[dict[str, Any], Depends(bridge_request)],
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> JSONResponse:
+    token = body.get("token")
+    if not isinstance(token, str) or not token:
+        raise TwilioError("A token is required", code=20101, status=401)
+    identity = verify(token, session=session, settings=settings, now=utc_now())
+    url, method, params = body.get("url"), body.get("method", "GET"), body.get("params") or {}
+    if not isinstance(url, str) or not isinstance(method, str) or not isinstance(params, dict):
+        raise InvalidParameter("'url' and 'method' must be strings and 'params' an object")
+    call = BridgeCall(identity=identity, method=method, url=url, params=params, if_match=if_match)
+    return JSONResponse({"payload": Dispatcher(session, clock).handle(call)})
+
+
+def _authenticate(websocket: WebSocket, token: str) -> WorkerIdentity:
+    app = websocket.app
+    with app.state.sessionmaker() as session:
+        return verify(token, session=session, settings=app.state.settings, now=utc_now())
+
+
+@router.websocket("")
+async def event_stream(websocket: WebSocket) -> None:
+    """The Worker's event socket: an `init` frame, then its events and heartbeats."""
+    query = websocket.query_params
+    try:
+        identity = await anyio.to_thread.run_sync(_authenticate, websocket, query.get("token", ""))
+        await anyio.to_thread.run_sync(_check_worker, websocket, identity)
+    except TwilioError as exc:
+        # Refused before the upgrade: the client sees an HTTP 403 handshake failure.
+        await websocket.close(code=1008, reason=f"{exc.code}: {exc.message}"[:120])
+        return
+    hub = hub_of(websocket.app)
+    connection = Connection(
+        websocket=websocket,
+        identity=identity,
+        # The SDK's documented default is true; it only sends the parameter when set.
+        set_offline_if_disconnected=_is_true(query.get("setWorkerOfflineIfDisconnected"), True),
+    )
+    await websocket.accept()
+    lifetime_ms = int((identity.expires_at - utc_now()).total_seconds() * 1000)
+    await websocket.send_text(
+        frame(
+            "init",
+            {
+                "channel_id": identity.worker_sid,
+                "account_sid": identity.account_sid,
+                "workspace_sid": identity.workspace_sid,
+                "token_lifetime": lifetime_ms,
+            },
+        )
+    )
+    await hub.add(connection, close_existing=_is_true(query.get("closeExistingSessions"), False))
+    sender = asyncio.get_running_loop().create_task(hub.run_sender(connection))
+    try:
+        while not sender.done():
+            receive = asyncio.ensure_future(websocket.receive())
+            done, _ = await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:
+                receive.cancel()
+                break
+            if receive.result().get("type") == "websocket.disconnect":
+                break
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(BaseException):
+            await sender
+        last = hub.remove(connection)
+        if last and connection.close_reason is None and connection.set_offline_if_disconnected:
+            await anyio.to_thread.run_sync(_set_offline, websocket, identity)
+
+
+def _check_worker(websocket: WebSocket, identity: WorkerIdentity) -> None:
+    """The token's workspace must belong to its account and hold its worker."""
+    from taskrouter_emulator.workers import service as worker_service
+    from taskrouter_emulator.workspaces import service as workspace_service
+
+    with websocket.app.state.sessionmaker() as session:
+        workspace = workspace_service.get(
+            session, account_sid=identity.account_sid, sid=identity.workspace_sid
+        )
+        worker_service.get(session, workspace=workspace, sid=identity.worker_sid)
+
+
+def _set_offline(websocket: WebSocket, identity: WorkerIdentity) -> None:
+    app = websocket.app
+    with unit_of_work(app.state.sessionmaker) as session:
+        set_offline(session, app.state.clock, identity)
