@@ -22,7 +22,10 @@ NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 
 def _node_ready() -> bool:
-    return shutil.which("node") is not None and (NODE_DIR / "node_modules" / "twilio-taskrouter").is_dir()
+    return (
+        shutil.which("node") is not None
+        and (NODE_DIR / "node_modules" / "twilio-taskrouter").is_dir()
+    )
 
 
 @pytest.fixture
@@ -103,6 +106,4 @@ def test_worker_sdk_runs_against_the_event_bridge(
     fetched = workspace.workers(worker.sid).fetch()
     assert json.loads(fetched.attributes) == {"languages": ["en", "fr"], "level": 3}
     # The SDK disconnected without setWorkerOfflineIfDisconnected=false: the worker goes Offline.
-    eventually(
-        lambda: workspace.workers(worker.sid).fetch().activity_name == "Offline", timeout=15
-    )
+    eventually(lambda: workspace.workers(worker.sid).fetch().activity_name == "Offline", timeout=15)

@@ -52,6 +52,9 @@ class Connection:
     set_offline_if_disconnected: bool
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     close_reason: str | None = None
+    # Events up to this id were committed before the socket opened: the SDK fetches the state they
+    # led to right after `init`, so they are not sent again.
+    start_after: int = 0
 
     def close_by_server(self, reason: str) -> None:
         """Ask the sender to close the socket (the worker is not set offline for it)."""
@@ -97,7 +100,9 @@ class BridgeHub:
     def __init__(self, factory: sessionmaker[Session], clock: Clock) -> None:
         self._factory = factory
         self._clock = clock
-        self.heartbeat_seconds = 15.0  # the real event bridge beats about every 15 s; the SDK waits 30
+        self.heartbeat_seconds = (
+            15.0  # the real event bridge beats about every 15 s; the SDK waits 30
+        )
         self.poll_seconds = 0.1
         self.gap_grace_seconds = 5.0
         self.connections: dict[str, set[Connection]] = {}
@@ -110,8 +115,9 @@ class BridgeHub:
 
     async def add(self, connection: Connection, *, close_existing: bool) -> None:
         """Register a socket (closing the worker's others if asked) and make sure the poller runs."""
+        connection.start_after = await anyio.to_thread.run_sync(self._max_event_id)
         if self._cursor is None:
-            self._cursor = _Cursor(floor=await anyio.to_thread.run_sync(self._max_event_id))
+            self._cursor = _Cursor(floor=connection.start_after)
         sessions = self.connections.setdefault(connection.identity.worker_sid, set())
         if close_existing:
             for other in list(sessions):
@@ -120,14 +126,12 @@ class BridgeHub:
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
 
-    def remove(self, connection: Connection) -> bool:
-        """Forget a socket; return whether it was the worker's last one here."""
+    def remove(self, connection: Connection) -> None:
+        """Forget a socket."""
         sessions = self.connections.get(connection.identity.worker_sid, set())
         sessions.discard(connection)
-        if sessions:
-            return False
-        self.connections.pop(connection.identity.worker_sid, None)
-        return True
+        if not sessions:
+            self.connections.pop(connection.identity.worker_sid, None)
 
     async def run_sender(self, connection: Connection) -> None:
         """Send queued frames, a whitespace heartbeat when idle, and close at token expiry."""
@@ -179,7 +183,9 @@ class BridgeHub:
                     continue
                 cursor.seen.add(event.id)
                 for worker_sid, text in self._frames_for(session, event, targets):
-                    deliveries.extend((c, text) for c in targets[worker_sid])
+                    deliveries.extend(
+                        (c, text) for c in targets[worker_sid] if event.id > c.start_after
+                    )
             session.rollback()
         cursor.advance(self.gap_grace_seconds)
         return deliveries
@@ -258,5 +264,8 @@ class BridgeHub:
         if task is None:
             return None
         return payloads.task_payload(
-            session, task, now=self._clock.now(), event_data=payloads.event_data_of(event.event_data)
+            session,
+            task,
+            now=self._clock.now(),
+            event_data=payloads.event_data_of(event.event_data),
         )

@@ -91,21 +91,26 @@ async def event_stream(websocket: WebSocket) -> None:
         set_offline_if_disconnected=_is_true(query.get("setWorkerOfflineIfDisconnected"), True),
     )
     await websocket.accept()
-    lifetime_ms = int((identity.expires_at - utc_now()).total_seconds() * 1000)
-    await websocket.send_text(
-        frame(
-            "init",
-            {
-                "channel_id": identity.worker_sid,
-                "account_sid": identity.account_sid,
-                "workspace_sid": identity.workspace_sid,
-                "token_lifetime": lifetime_ms,
-            },
-        )
-    )
-    await hub.add(connection, close_existing=_is_true(query.get("closeExistingSessions"), False))
-    sender = asyncio.get_running_loop().create_task(hub.run_sender(connection))
+    sender: asyncio.Task[None] | None = None
     try:
+        # Registered before `init` goes out, so nothing committed after the SDK's first fetch is missed.
+        await hub.add(
+            connection, close_existing=_is_true(query.get("closeExistingSessions"), False)
+        )
+        lifetime_ms = int((identity.expires_at - utc_now()).total_seconds() * 1000)
+        await websocket.send_text(
+            frame(
+                "init",
+                {
+                    "channel_id": identity.worker_sid,
+                    "account_sid": identity.account_sid,
+                    "workspace_sid": identity.workspace_sid,
+                    "token_lifetime": lifetime_ms,
+                },
+            )
+        )
+        sender = asyncio.get_running_loop().create_task(hub.run_sender(connection))
+        # The SDK never sends anything; reading only tells when the client goes away.
         while not sender.done():
             receive = asyncio.ensure_future(websocket.receive())
             done, _ = await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
@@ -114,15 +119,21 @@ async def event_stream(websocket: WebSocket) -> None:
                 break
             if receive.result().get("type") == "websocket.disconnect":
                 break
-    except (WebSocketDisconnect, RuntimeError):
+    except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
-        sender.cancel()
-        with contextlib.suppress(BaseException):
-            await sender
-        last = hub.remove(connection)
-        if last and connection.close_reason is None and connection.set_offline_if_disconnected:
-            await anyio.to_thread.run_sync(_set_offline, websocket, identity)
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+        # The worker goes offline when its last socket here closes; the socket counts as open
+        # until that is done, so `hub.connected() == 0` means the decision has been applied.
+        last = hub.connected(identity.worker_sid) == 1
+        try:
+            if last and connection.close_reason is None and connection.set_offline_if_disconnected:
+                await anyio.to_thread.run_sync(_set_offline, websocket, identity)
+        finally:
+            hub.remove(connection)
 
 
 def _check_worker(websocket: WebSocket, identity: WorkerIdentity) -> None:

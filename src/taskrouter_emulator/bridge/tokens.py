@@ -70,7 +70,9 @@ def _api_key_secret(session: Session, settings: Settings, key_sid: str) -> str |
 def _account_token(session: Session, settings: Settings, account_sid: str) -> str | None:
     if settings.auth_token is not None:
         return settings.auth_token if account_sid == settings.account_sid else None
-    return session.scalars(select(Account.auth_token).where(Account.username == account_sid)).first()
+    return session.scalars(
+        select(Account.auth_token).where(Account.username == account_sid)
+    ).first()
 
 
 def _verified(token: str, secret: str | None) -> dict[str, Any]:
