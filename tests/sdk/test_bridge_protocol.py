@@ -345,3 +345,17 @@ def test_set_worker_offline_if_disconnected(world: BridgeWorld) -> None:
         assert (
             next_frame(socket, "worker.activity.update")["payload"]["activity_name"] == "Available"
         )
+
+
+def test_socket_closes_when_its_token_expires(world: BridgeWorld) -> None:
+    # Tokens live in real time (they are minted with the wall clock), so this waits about 2 s.
+    short = world.token_for(world.worker.sid, ttl=2)
+    with world.open(short) as socket:
+        init = next_frame(socket, "init")["payload"]
+        assert 0 < init["token_lifetime"] <= 2000
+        closed = closed_by_server(socket, timeout=15)
+        assert closed.rcvd is not None
+        assert closed.rcvd.reason == "Token expired"
+    eventually(lambda: hub_of(world.server.app).connected(world.worker.sid) == 0)
+    # An expired session is not a disconnect: the worker keeps its activity.
+    assert world.workspace.workers(world.worker.sid).fetch().activity_name == "Available"
