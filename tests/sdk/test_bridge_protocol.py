@@ -7,6 +7,7 @@ Channel.js, Activity.js): the SDK throws when one is missing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,8 +15,10 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from taskrouter_emulator.bridge.router import hub_of
+from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.config import Settings
 from tests.bridge_tokens import worker_capability_token
-from tests.conftest import Account, LiveServer
+from tests.conftest import Account, LiveServer, start_server
 from tests.receiver import eventually
 from tests.sdk.bridge_helpers import (
     BridgeWorld,
@@ -359,3 +362,44 @@ def test_socket_closes_when_its_token_expires(world: BridgeWorld) -> None:
     eventually(lambda: hub_of(world.server.app).connected(world.worker.sid) == 0)
     # An expired session is not a disconnect: the worker keeps its activity.
     assert world.workspace.workers(world.worker.sid).fetch().activity_name == "Available"
+
+
+@pytest.fixture
+def second_server(live_server: LiveServer) -> Iterator[LiveServer]:
+    """Another emulator process's worth (its own app, hub and pools) on the same database."""
+    settings = Settings(
+        database_url=live_server.settings.database_url,
+        clock="frozen",
+        scheduler_interval=0.05,
+        run_migrations=False,
+    )
+    server, uvicorn_server, thread = start_server(settings, EmulatorClock(frozen=True))
+    yield server
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_sessions_and_events_span_processes(world: BridgeWorld, second_server: LiveServer) -> None:
+    other = BridgeWorld(**{**world.__dict__, "server": second_server})
+    hub_a, hub_b = hub_of(world.server.app), hub_of(second_server.app)
+    with world.open() as on_a, other.open() as on_b:
+        next_frame(on_a, "init")
+        next_frame(on_b, "init")
+        # A change made through one process reaches the sockets of both.
+        world.workspace.workers(world.worker.sid).update(attributes='{"site": "a"}')
+        for socket in (on_a, on_b):
+            payload = next_frame(socket, "worker.attributes.update")["payload"]
+            assert json.loads(payload["attributes"]) == {"site": "a"}
+        # A new session with closeExistingSessions on B closes the one held by A.
+        with other.open(closeExistingSessions="true") as newest:
+            next_frame(newest, "init")
+            assert closed_by_server(on_a).rcvd is not None
+            assert closed_by_server(on_b).rcvd is not None
+            eventually(lambda: hub_a.connected(world.worker.sid) == 0)
+            # The worker's socket on B is still open: it is not set offline.
+            with world.open() as again_on_a:
+                next_frame(again_on_a, "init")
+            eventually(lambda: hub_a.connected(world.worker.sid) == 0)
+            assert world.workspace.workers(world.worker.sid).fetch().activity_name == "Available"
+        eventually(lambda: hub_b.connected(world.worker.sid) == 0)
+        assert world.workspace.workers(world.worker.sid).fetch().activity_name == "Offline"

@@ -18,19 +18,32 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import func, select
+from sqlalchemy import Engine, create_engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
 
 from taskrouter_emulator.bridge import payloads
+from taskrouter_emulator.bridge.service import set_offline
 from taskrouter_emulator.bridge.tokens import WorkerIdentity
 from taskrouter_emulator.clock import Clock, utc_now
-from taskrouter_emulator.models import Event, Reservation, Task, Worker, WorkerChannel
+from taskrouter_emulator.db.engine import is_sqlite, normalise_url
+from taskrouter_emulator.db.locks import workspace_lock
+from taskrouter_emulator.db.session import unit_of_work
+from taskrouter_emulator.models import (
+    BridgeSession,
+    Event,
+    Reservation,
+    Task,
+    Worker,
+    WorkerChannel,
+)
 from taskrouter_emulator.workers import channels
 from taskrouter_emulator.workers import service as worker_service
 
@@ -41,6 +54,12 @@ CHANNEL_EVENTS = frozenset({"worker.capacity.update", "worker.channel.availabili
 RESERVATION_EVENTS = frozenset(f"reservation.{s}" for s in payloads.RESERVATION_EVENT_STATUS)
 TASK_EVENTS = frozenset({"task.updated", "task.canceled", "task.completed", "task.wrapup"})
 BATCH = 500
+CLOSED_BY_NEW_SESSION = "Closed by a new session of this Worker"
+CHUNK = 500
+# A session row counts as open while its process refreshes it; a crashed process's rows go stale.
+SESSION_REFRESH_SECONDS = 5.0
+SESSION_STALE_SECONDS = 30.0
+SESSION_PURGE_SECONDS = 3600.0
 
 
 @dataclass(eq=False)
@@ -55,12 +74,22 @@ class Connection:
     # Events up to this id were committed before the socket opened: the SDK fetches the state they
     # led to right after `init`, so they are not sent again.
     start_after: int = 0
+    sid: str = field(default_factory=lambda: "BS" + uuid.uuid4().hex)
 
     def close_by_server(self, reason: str) -> None:
         """Ask the sender to close the socket (the worker is not set offline for it)."""
         if self.close_reason is None:
             self.close_reason = reason
             self.outbox.put_nowait(None)
+
+
+def read_engine_for(database_url: str) -> Engine | None:
+    """A read-only engine for the poller on SQLite (plain deferred transactions); None elsewhere."""
+    if not is_sqlite(database_url):
+        return None
+    return create_engine(
+        normalise_url(database_url), connect_args={"check_same_thread": False, "timeout": 60}
+    )
 
 
 def frame(event_type: str, payload: dict[str, Any]) -> str:
@@ -95,19 +124,29 @@ class _Cursor:
 
 
 class BridgeHub:
-    """All event-bridge sockets of this process, and the poller that feeds them."""
+    """All event-bridge sockets of this process, and the poller that feeds them.
 
-    def __init__(self, factory: sessionmaker[Session], clock: Clock) -> None:
+    Sessions are also rows (`bridge_session`), so `closeExistingSessions` reaches sockets held by
+    other processes and `setWorkerOfflineIfDisconnected` only fires when the worker's last socket
+    in any process closes.
+    """
+
+    def __init__(
+        self, factory: sessionmaker[Session], clock: Clock, read_engine: Engine | None = None
+    ) -> None:
         self._factory = factory
+        # Polling only reads; on SQLite a separate engine without `BEGIN IMMEDIATE` reads the WAL
+        # snapshot without taking the write lock ten times a second.
+        self._read_factory = sessionmaker(bind=read_engine) if read_engine is not None else factory
         self._clock = clock
-        self.heartbeat_seconds = (
-            15.0  # the real event bridge beats about every 15 s; the SDK waits 30
-        )
+        # The real event bridge beats about every 15 s; the SDK gives up after 30.
+        self.heartbeat_seconds = 15.0
         self.poll_seconds = 0.1
         self.gap_grace_seconds = 5.0
         self.connections: dict[str, set[Connection]] = {}
         self._cursor: _Cursor | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._refreshed_at = 0.0
 
     def connected(self, worker_sid: str) -> int:
         """How many sockets of the worker are open in this process."""
@@ -115,23 +154,77 @@ class BridgeHub:
 
     async def add(self, connection: Connection, *, close_existing: bool) -> None:
         """Register a socket (closing the worker's others if asked) and make sure the poller runs."""
-        connection.start_after = await anyio.to_thread.run_sync(self._max_event_id)
-        if self._cursor is None:
-            self._cursor = _Cursor(floor=connection.start_after)
         sessions = self.connections.setdefault(connection.identity.worker_sid, set())
         if close_existing:
             for other in list(sessions):
-                other.close_by_server("Closed by a new session of this Worker")
+                other.close_by_server(CLOSED_BY_NEW_SESSION)
         sessions.add(connection)
+        connection.start_after = await anyio.to_thread.run_sync(
+            self._open_session, connection, close_existing
+        )
+        if self._cursor is None:
+            self._cursor = _Cursor(floor=connection.start_after)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
 
-    def remove(self, connection: Connection) -> None:
-        """Forget a socket."""
-        sessions = self.connections.get(connection.identity.worker_sid, set())
-        sessions.discard(connection)
-        if not sessions:
-            self.connections.pop(connection.identity.worker_sid, None)
+    async def remove(self, connection: Connection, *, worker_left: bool) -> None:
+        """Forget a socket; if the worker left (not closed by us) and asked for it, and no socket of
+        the worker remains in any process, move the worker offline."""
+        offline = (
+            worker_left
+            and connection.close_reason is None
+            and connection.set_offline_if_disconnected
+        )
+        try:
+            await anyio.to_thread.run_sync(self._close_session, connection, offline)
+        finally:
+            sessions = self.connections.get(connection.identity.worker_sid, set())
+            sessions.discard(connection)
+            if not sessions:
+                self.connections.pop(connection.identity.worker_sid, None)
+
+    def _open_session(self, connection: Connection, close_existing: bool) -> int:
+        identity = connection.identity
+        now = utc_now()
+        with unit_of_work(self._factory) as session:
+            workspace_lock(session, identity.workspace_sid)
+            if close_existing:
+                session.execute(
+                    update(BridgeSession)
+                    .where(BridgeSession.worker_sid == identity.worker_sid)
+                    .values(close_requested=True)
+                )
+            session.add(
+                BridgeSession(
+                    sid=connection.sid,
+                    account_sid=identity.account_sid,
+                    workspace_sid=identity.workspace_sid,
+                    worker_sid=identity.worker_sid,
+                    opened_at=now,
+                    seen_at=now,
+                    close_requested=False,
+                )
+            )
+            return int(session.scalar(select(func.max(Event.id))) or 0)
+
+    def _close_session(self, connection: Connection, offline: bool) -> None:
+        identity = connection.identity
+        with unit_of_work(self._factory) as session:
+            workspace_lock(session, identity.workspace_sid)
+            session.execute(delete(BridgeSession).where(BridgeSession.sid == connection.sid))
+            if not offline:
+                return
+            fresh_since = utc_now() - timedelta(seconds=SESSION_STALE_SECONDS)
+            remaining = session.scalar(
+                select(func.count())
+                .select_from(BridgeSession)
+                .where(
+                    BridgeSession.worker_sid == identity.worker_sid,
+                    BridgeSession.seen_at > fresh_since,
+                )
+            )
+            if not remaining:
+                set_offline(session, self._clock, identity)
 
     async def run_sender(self, connection: Connection) -> None:
         """Send queued frames, a whitespace heartbeat when idle, and close at token expiry."""
@@ -158,23 +251,28 @@ class BridgeHub:
         while self.connections:
             try:
                 targets = {sid: list(conns) for sid, conns in self.connections.items()}
-                deliveries = await anyio.to_thread.run_sync(self._collect, targets)
+                deliveries, closing = await anyio.to_thread.run_sync(self._collect, targets)
                 for connection, text in deliveries:
                     if connection.close_reason is None:
                         connection.outbox.put_nowait(text)
+                for connection in closing:
+                    connection.close_by_server(CLOSED_BY_NEW_SESSION)
+                if time.monotonic() - self._refreshed_at >= SESSION_REFRESH_SECONDS:
+                    await anyio.to_thread.run_sync(self._refresh_sessions, targets)
+                    self._refreshed_at = time.monotonic()
             except Exception:  # a database hiccup must not end delivery for everyone
                 logger.exception("event bridge poll failed")
             await asyncio.sleep(self.poll_seconds)
 
-    def _max_event_id(self) -> int:
-        with self._factory() as session:
-            return int(session.scalar(select(func.max(Event.id))) or 0)
-
-    def _collect(self, targets: dict[str, list[Connection]]) -> list[tuple[Connection, str]]:
+    def _collect(
+        self, targets: dict[str, list[Connection]]
+    ) -> tuple[list[tuple[Connection, str]], list[Connection]]:
         cursor = self._cursor
         assert cursor is not None
         deliveries: list[tuple[Connection, str]] = []
-        with self._factory() as session:
+        mine = {c.sid: c for conns in targets.values() for c in conns}
+        closing: list[Connection] = []
+        with self._read_factory() as session:
             rows = session.scalars(
                 select(Event).where(Event.id > cursor.floor).order_by(Event.id).limit(BATCH)
             ).all()
@@ -186,9 +284,37 @@ class BridgeHub:
                     deliveries.extend(
                         (c, text) for c in targets[worker_sid] if event.id > c.start_after
                     )
+            sids = list(mine)
+            for start in range(0, len(sids), CHUNK):
+                closing.extend(
+                    mine[sid]
+                    for sid in session.scalars(
+                        select(BridgeSession.sid).where(
+                            BridgeSession.sid.in_(sids[start : start + CHUNK]),
+                            BridgeSession.close_requested.is_(True),
+                        )
+                    )
+                )
             session.rollback()
         cursor.advance(self.gap_grace_seconds)
-        return deliveries
+        return deliveries, closing
+
+    def _refresh_sessions(self, targets: dict[str, list[Connection]]) -> None:
+        """Mark this process's sessions as alive and purge long-dead ones (of crashed processes)."""
+        now = utc_now()
+        sids = [c.sid for conns in targets.values() for c in conns]
+        with unit_of_work(self._factory) as session:
+            for start in range(0, len(sids), CHUNK):
+                session.execute(
+                    update(BridgeSession)
+                    .where(BridgeSession.sid.in_(sids[start : start + CHUNK]))
+                    .values(seen_at=now)
+                )
+            session.execute(
+                delete(BridgeSession).where(
+                    BridgeSession.seen_at < now - timedelta(seconds=SESSION_PURGE_SECONDS)
+                )
+            )
 
     def _frames_for(
         self, session: Session, event: Event, targets: dict[str, list[Connection]]

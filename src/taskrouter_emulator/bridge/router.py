@@ -11,22 +11,26 @@ import anyio
 from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
-from taskrouter_emulator.bridge.hub import BridgeHub, Connection, frame
-from taskrouter_emulator.bridge.service import BridgeCall, Dispatcher, set_offline
+from taskrouter_emulator.bridge.hub import BridgeHub, Connection, frame, read_engine_for
+from taskrouter_emulator.bridge.service import BridgeCall, Dispatcher
 from taskrouter_emulator.bridge.tokens import WorkerIdentity, verify
 from taskrouter_emulator.clock import utc_now
-from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.deps import ClockDep, SessionDep, SettingsDep
 from taskrouter_emulator.errors import InvalidParameter, TwilioError
 
 router = APIRouter(prefix="/v1/wschannels")
+SERVICE_RESTART = 1012
 
 
 def hub_of(app: Any) -> BridgeHub:
     """The app's event-bridge hub, created on first use."""
     hub: BridgeHub | None = getattr(app.state, "bridge_hub", None)
     if hub is None:
-        hub = BridgeHub(app.state.sessionmaker, app.state.clock)
+        hub = BridgeHub(
+            app.state.sessionmaker,
+            app.state.clock,
+            read_engine_for(app.state.settings.database_url),
+        )
         app.state.bridge_hub = hub
     return hub
 
@@ -92,6 +96,7 @@ async def event_stream(websocket: WebSocket) -> None:
     )
     await websocket.accept()
     sender: asyncio.Task[None] | None = None
+    worker_left = True
     try:
         # Registered before `init` goes out, so nothing committed after the SDK's first fetch is missed.
         await hub.add(
@@ -117,7 +122,10 @@ async def event_stream(websocket: WebSocket) -> None:
             if receive not in done:
                 receive.cancel()
                 break
-            if receive.result().get("type") == "websocket.disconnect":
+            message = receive.result()
+            if message.get("type") == "websocket.disconnect":
+                # 1012: the server itself is restarting, which says nothing about the worker.
+                worker_left = message.get("code") != SERVICE_RESTART
                 break
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
@@ -126,14 +134,9 @@ async def event_stream(websocket: WebSocket) -> None:
             sender.cancel()
             with contextlib.suppress(BaseException):
                 await sender
-        # The worker goes offline when its last socket here closes; the socket counts as open
-        # until that is done, so `hub.connected() == 0` means the decision has been applied.
-        last = hub.connected(identity.worker_sid) == 1
-        try:
-            if last and connection.close_reason is None and connection.set_offline_if_disconnected:
-                await anyio.to_thread.run_sync(_set_offline, websocket, identity)
-        finally:
-            hub.remove(connection)
+        # The socket counts as open until the offline decision is applied, so
+        # `hub.connected() == 0` means it has been.
+        await hub.remove(connection, worker_left=worker_left)
 
 
 def _check_worker(websocket: WebSocket, identity: WorkerIdentity) -> None:
@@ -146,9 +149,3 @@ def _check_worker(websocket: WebSocket, identity: WorkerIdentity) -> None:
             session, account_sid=identity.account_sid, sid=identity.workspace_sid
         )
         worker_service.get(session, workspace=workspace, sid=identity.worker_sid)
-
-
-def _set_offline(websocket: WebSocket, identity: WorkerIdentity) -> None:
-    app = websocket.app
-    with unit_of_work(app.state.sessionmaker) as session:
-        set_offline(session, app.state.clock, identity)

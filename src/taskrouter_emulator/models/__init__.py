@@ -4,6 +4,7 @@ from taskrouter_emulator.models.account import Account
 from taskrouter_emulator.models.account_clock import AccountClock
 from taskrouter_emulator.models.activity import Activity
 from taskrouter_emulator.models.base import Base
+from taskrouter_emulator.models.bridge_session import BridgeSession
 from taskrouter_emulator.models.event import Event
 from taskrouter_emulator.models.task import Reservation, Task
 from taskrouter_emulator.models.task_channel import TaskChannel
@@ -18,6 +19,7 @@ __all__ = [
     "AccountClock",
     "Activity",
     "Base",
+    "BridgeSession",
     "Event",
     "Reservation",
     "Task",
