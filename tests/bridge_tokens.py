@@ -56,6 +56,10 @@ def worker_capability_token(
         worker_sid=worker_sid,
         ttl=ttl,
     )
+    # What the Worker SDK reads at start-up (its channels are under the worker), activity changes and
+    # reservation/task updates; attribute updates are not granted (the activity policy requires
+    # ActivitySid), as with Twilio's defaults.
+    capability.allow_fetch_subresources()
     capability.allow_update_activities()
     capability.allow_update_reservations()
     return str(capability.to_jwt())

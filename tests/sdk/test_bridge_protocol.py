@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from websockets.exceptions import InvalidStatus
 
@@ -193,8 +194,24 @@ def test_legacy_worker_capability_token(
         init = next_frame(socket, "init")["payload"]
         assert init["account_sid"] == account.sid
         assert init["channel_id"] == worker.sid
-    fetched = _payload(world.call(f"Workspaces/{workspace.sid}/Workers/{worker.sid}", token=token))
+    worker_path = f"Workspaces/{workspace.sid}/Workers/{worker.sid}"
+    fetched = _payload(world.call(worker_path, token=token))
     assert fetched["friendly_name"] == "bob"
+    assert _payload(world.call(f"{worker_path}/WorkerChannels", token=token))["contents"]
+    activities = {a.friendly_name: a.sid for a in workspace.activities.list()}
+    moved = world.call(worker_path, "POST", {"ActivitySid": activities["Available"]}, token=token)
+    assert _payload(moved)["activity_name"] == "Available"
+    # Without the event-bridge policy for its channel, the socket is refused.
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["policies"] = [p for p in claims["policies"] if "wschannels" not in p["url"]]
+    no_socket = jwt.encode(claims, account.token, algorithm="HS256")
+    with pytest.raises(InvalidStatus):
+        world.open(no_socket)
+    # The token's policies are enforced: its worker policy requires ActivitySid.
+    denied = world.call(worker_path, "POST", {"Attributes": {"x": 1}}, token=token)
+    assert denied.status_code == 403
+    assert denied.json()["code"] == 20403
+    assert workspace.workers(worker.sid).fetch().attributes == "{}"
     forged = worker_capability_token(
         account_sid=account.sid,
         auth_token="not-" + account.token,

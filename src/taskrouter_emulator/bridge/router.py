@@ -140,7 +140,11 @@ async def event_stream(websocket: WebSocket) -> None:
 
 
 def _check_worker(websocket: WebSocket, identity: WorkerIdentity) -> None:
-    """The token's workspace must belong to its account and hold its worker."""
+    """The token's workspace must belong to its account and hold its worker (and a legacy token
+    must have the event-bridge policy for the worker's channel)."""
+    channel = f"wschannels/{identity.account_sid}/{identity.worker_sid}"
+    if not identity.permits("GET", channel, {}):
+        raise TwilioError(f"The token's policies do not allow GET /v1/{channel}", code=20403)
     from taskrouter_emulator.workers import service as worker_service
     from taskrouter_emulator.workspaces import service as workspace_service
 

@@ -143,6 +143,8 @@ class Dispatcher:
             )
         rest = parts[2:]
         values = form_values(call.params)
+        if not call.identity.permits(method, url, values):
+            raise Forbidden(f"The token's policies do not allow {method} /v1/{url}")
         if rest == ["Activities"] and method == "GET":
             return self._activities(workspace, values)
         if rest[:1] == ["Workers"]:

@@ -5,7 +5,9 @@
   secret is the configured auth token in strict mode, or in zero-config mode the secret the key was
   first used with on the REST API (a JWT cannot introduce a secret: its signature needs it).
 - Legacy `WorkerCapabilityToken` (`iss` = the `AC…` account, `workspace_sid`, `worker_sid`), signed
-  with the account's auth token.
+  with the account's auth token. Its `policies` are enforced on every bridge call (the point of a
+  capability token): a matching deny wins, `/**` covers a path and everything below it, and
+  `post_filter`/`query_filter` entries marked `required` must be sent ([INF] on the details).
 
 Expiry is checked against the wall clock, not the emulated clock: tokens are minted with real time.
 """
@@ -13,9 +15,11 @@ Expiry is checked against the wall clock, not the emulated clock: tokens are min
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from sqlalchemy import select
@@ -42,13 +46,85 @@ class ExpiredToken(TwilioError):
 
 
 @dataclass(frozen=True)
+class Policy:
+    """One policy of a legacy capability token: a method on a URL path, with required parameters."""
+
+    path: str
+    method: str
+    allow: bool
+    required_query: frozenset[str]
+    required_post: frozenset[str]
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether the policy speaks about this call (`/**` covers the path and all below it)."""
+        if self.method != method.upper():
+            return False
+        if self.path.endswith("/**"):
+            base = self.path[:-3]
+            return path == base or path.startswith(base + "/")
+        return path == self.path
+
+    def grants(self, method: str, path: str, params: Mapping[str, object]) -> bool:
+        """Whether the call is allowed by this policy, its required parameters included."""
+        required = self.required_post if method.upper() == "POST" else self.required_query
+        return self.allow and self.matches(method, path) and required <= set(params)
+
+
+@dataclass(frozen=True)
 class WorkerIdentity:
-    """Who a verified token speaks for, and until when."""
+    """Who a verified token speaks for, until when, and (legacy tokens) under which policies."""
 
     account_sid: str
     workspace_sid: str
     worker_sid: str
     expires_at: datetime
+    # None for AccessTokens: the worker role reaches its own worker and the workspace's tasks.
+    policies: tuple[Policy, ...] | None = None
+
+    def permits(self, method: str, path: str, params: Mapping[str, object]) -> bool:
+        """Whether a legacy token's policies allow a call (a matching deny policy wins)."""
+        if self.policies is None:
+            return True
+        matching = [p for p in self.policies if p.matches(method, path)]
+        if any(not p.allow for p in matching):
+            return False
+        return any(p.grants(method, path, params) for p in matching)
+
+
+def _path_of(url: str) -> str:
+    """The path of a policy URL, without host and API version: `Workspaces/WS…/Workers/WK…`."""
+    path = urlsplit(url).path.strip("/")
+    return path.removeprefix("v1/")
+
+
+def _required(filters: object) -> frozenset[str]:
+    if not isinstance(filters, dict):
+        return frozenset()
+    return frozenset(
+        name
+        for name, rule in filters.items()
+        if isinstance(rule, dict) and rule.get("required") is True
+    )
+
+
+def _policies(claims: dict[str, Any]) -> tuple[Policy, ...]:
+    raw = claims.get("policies")
+    if not isinstance(raw, list):
+        raise InvalidToken("Invalid Access Token: a capability token needs a 'policies' list")
+    policies = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise InvalidToken("Invalid Access Token: malformed policy")
+        policies.append(
+            Policy(
+                path=_path_of(item["url"]),
+                method=str(item.get("method", "GET")).upper(),
+                allow=item.get("allow") is True,
+                required_query=_required(item.get("query_filter")),
+                required_post=_required(item.get("post_filter")),
+            )
+        )
+    return tuple(policies)
 
 
 def _claims_unverified(token: str) -> dict[str, Any]:
@@ -109,6 +185,7 @@ def verify(token: str, *, session: Session, settings: Settings, now: datetime) -
     """Check a Worker token's signature, expiry and claims; return the worker it speaks for."""
     claims = _claims_unverified(token)
     issuer = claims.get("iss")
+    policies: tuple[Policy, ...] | None
     if isinstance(issuer, str) and is_sid(issuer, Prefix.API_KEY):
         claims = _verified(token, _api_key_secret(session, settings, issuer))
         account_sid = _sid(claims.get("sub"), Prefix.ACCOUNT, "sub")
@@ -122,6 +199,7 @@ def verify(token: str, *, session: Session, settings: Settings, now: datetime) -
             raise InvalidToken("Invalid Access Token: it has no TaskRouter grant")
         workspace_sid = _sid(grant.get("workspace_sid"), Prefix.WORKSPACE, "workspace_sid")
         worker_sid = _sid(grant.get("worker_sid"), Prefix.WORKER, "worker_sid")
+        policies = None
     elif isinstance(issuer, str) and is_sid(issuer, Prefix.ACCOUNT):
         claims = _verified(token, _account_token(session, settings, issuer))
         account_sid = issuer
@@ -131,6 +209,7 @@ def verify(token: str, *, session: Session, settings: Settings, now: datetime) -
         worker_sid = _sid(
             claims.get("worker_sid", claims.get("channel")), Prefix.WORKER, "worker_sid"
         )
+        policies = _policies(claims)
     else:
         raise InvalidToken("Invalid Access Token: 'iss' must be an API key or Account SID")
     expires_at = _moment(claims, "exp")
@@ -146,4 +225,5 @@ def verify(token: str, *, session: Session, settings: Settings, now: datetime) -
         workspace_sid=workspace_sid,
         worker_sid=worker_sid,
         expires_at=expires_at,
+        policies=policies,
     )
