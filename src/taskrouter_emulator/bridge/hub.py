@@ -1,10 +1,11 @@
 """Live connections of the event bridge and the delivery of recorded events to them.
 
 Events are rows written by events/recorder.py in the transaction of the change, so the hub learns of
-them by reading the `event` table after commit: one poller per process reads new rows every
-`poll_seconds` while any socket is open and pushes frames to the sockets of the workers concerned.
-Reading the table (not an in-memory signal) means a change made by any process, through REST, the
-bridge, the scheduler or a webhook answer, reaches every socket in every process.
+them by reading the `event` table after commit: one poller per process reads the new rows, at once
+when a transaction of this process has committed events and at least every `poll_seconds`
+otherwise, and pushes frames to the sockets of the workers concerned. Reading the table (not an
+in-memory signal) means a change made by any process, through REST, the bridge, the scheduler or a
+webhook answer, reaches every socket in every process.
 
 On PostgreSQL ids can commit out of order (id 9 after id 10), so the poller re-reads from the lowest
 id it may still be missing; an id still absent after `gap_grace_seconds` is taken to be a rolled-back
@@ -26,6 +27,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy import Engine, create_engine, delete, func, select, update
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -141,12 +143,38 @@ class BridgeHub:
         self._clock = clock
         # The real event bridge beats about every 15 s; the SDK gives up after 30.
         self.heartbeat_seconds = 15.0
-        self.poll_seconds = 0.1
+        # Commits of this process wake the poller at once; this bounds the delay for other processes.
+        self.poll_seconds = 0.2
         self.gap_grace_seconds = 5.0
         self.connections: dict[str, set[Connection]] = {}
         self._cursor: _Cursor | None = None
         self._poller: asyncio.Task[None] | None = None
         self._refreshed_at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup = asyncio.Event()
+        self._watch_commits(factory)
+
+    def _watch_commits(self, factory: sessionmaker[Session]) -> None:
+        """Wake the poller as soon as a transaction of this process commits events.
+
+        Changes made by other processes are still found by the timed poll.
+        """
+
+        def flushed(session: Session, _context: object) -> None:
+            if any(isinstance(item, Event) for item in session.new):
+                session.info["bridge_new_events"] = True
+
+        def committed(session: Session) -> None:
+            if session.info.pop("bridge_new_events", False) and self._loop is not None:
+                with contextlib.suppress(RuntimeError):  # the loop is closed at shutdown
+                    self._loop.call_soon_threadsafe(self._wakeup.set)
+
+        def rolled_back(session: Session) -> None:
+            session.info.pop("bridge_new_events", None)
+
+        orm_event.listen(factory, "after_flush", flushed)
+        orm_event.listen(factory, "after_commit", committed)
+        orm_event.listen(factory, "after_rollback", rolled_back)
 
     def connected(self, worker_sid: str) -> int:
         """How many sockets of the worker are open in this process."""
@@ -165,7 +193,8 @@ class BridgeHub:
         if self._cursor is None:
             self._cursor = _Cursor(floor=connection.start_after)
         if self._poller is None or self._poller.done():
-            self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
+            self._loop = asyncio.get_running_loop()
+            self._poller = self._loop.create_task(self._poll_loop())
 
     async def remove(self, connection: Connection, *, worker_left: bool) -> None:
         """Forget a socket; if the worker left (not closed by us) and asked for it, and no socket of
@@ -249,6 +278,7 @@ class BridgeHub:
 
     async def _poll_loop(self) -> None:
         while self.connections:
+            self._wakeup.clear()
             try:
                 targets = {sid: list(conns) for sid, conns in self.connections.items()}
                 deliveries, closing = await anyio.to_thread.run_sync(self._collect, targets)
@@ -262,7 +292,8 @@ class BridgeHub:
                     self._refreshed_at = time.monotonic()
             except Exception:  # a database hiccup must not end delivery for everyone
                 logger.exception("event bridge poll failed")
-            await asyncio.sleep(self.poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
 
     def _collect(
         self, targets: dict[str, list[Connection]]
