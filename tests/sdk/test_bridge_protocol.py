@@ -420,3 +420,35 @@ def test_sessions_and_events_span_processes(world: BridgeWorld, second_server: L
             assert world.workspace.workers(world.worker.sid).fetch().activity_name == "Available"
         eventually(lambda: hub_b.connected(world.worker.sid) == 0)
         assert world.workspace.workers(world.worker.sid).fetch().activity_name == "Offline"
+
+
+def test_create_task_and_reject_through_the_bridge(world: BridgeWorld) -> None:
+    queue = world.workspace.task_queues.list()[0]
+    # Worker.createTask(): a task routed to this worker (RoutingTarget), attributes as an object.
+    created = _payload(
+        world.call(
+            f"Workspaces/{world.workspace.sid}/Tasks",
+            "POST",
+            {
+                "WorkflowSid": world.workflow.sid,
+                "TaskQueueSid": queue.sid,
+                "RoutingTarget": world.worker.sid,
+                "Attributes": {"outbound_to": "+15550001", "from": "+15550002"},
+            },
+        )
+    )
+    assert set(created) >= TASK_KEYS
+    assert created["routing_target"] == world.worker.sid
+    assert json.loads(created["attributes"]) == {"outbound_to": "+15550001", "from": "+15550002"}
+    reservations = world.workspace.tasks(created["sid"]).reservations.list()
+    assert [r.worker_sid for r in reservations] == [world.worker.sid]
+    # Reservation.reject({activitySid}) sends WorkerActivitySid along.
+    rejected = _payload(
+        world.call(
+            world.worker_path("Reservations", reservations[0].sid),
+            "POST",
+            {"ReservationStatus": "rejected", "WorkerActivitySid": world.activities["Unavailable"]},
+        )
+    )
+    assert rejected["reservation_status"] == "rejected"
+    assert world.workspace.workers(world.worker.sid).fetch().activity_name == "Unavailable"
