@@ -1,7 +1,7 @@
 """event bridge sessions
 
 Revision ID: ae2e077ecd65
-Revises: c33429b1df28
+Revises: 8c2f4e6a9d13
 Create Date: 2026-12-02 16:20:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import taskrouter_emulator.db.types
 
 revision: str = "ae2e077ecd65"
-down_revision: str | None = "c33429b1df28"
+down_revision: str | None = "8c2f4e6a9d13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

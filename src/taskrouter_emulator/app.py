@@ -14,8 +14,8 @@ from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
 from taskrouter_emulator.auth import Authenticator
-from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.bridge.router import router as bridge_router
+from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.clocks import Clocks

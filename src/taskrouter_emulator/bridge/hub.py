@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import Engine, create_engine, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
@@ -34,8 +34,8 @@ from starlette.websockets import WebSocket, WebSocketState
 from taskrouter_emulator.bridge import payloads
 from taskrouter_emulator.bridge.service import set_offline
 from taskrouter_emulator.bridge.tokens import WorkerIdentity
-from taskrouter_emulator.clock import Clock, utc_now
-from taskrouter_emulator.db.engine import is_sqlite, normalise_url
+from taskrouter_emulator.clock import LazyClock, utc_now
+from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.db.locks import workspace_lock
 from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.models import (
@@ -85,15 +85,6 @@ class Connection:
             self.outbox.put_nowait(None)
 
 
-def read_engine_for(database_url: str) -> Engine | None:
-    """A read-only engine for the poller on SQLite (plain deferred transactions); None elsewhere."""
-    if not is_sqlite(database_url):
-        return None
-    return create_engine(
-        normalise_url(database_url), connect_args={"check_same_thread": False, "timeout": 60}
-    )
-
-
 def frame(event_type: str, payload: dict[str, Any]) -> str:
     """One bridge frame."""
     return json.dumps({"event_type": event_type, "payload": payload})
@@ -134,13 +125,12 @@ class BridgeHub:
     """
 
     def __init__(
-        self, factory: sessionmaker[Session], clock: Clock, read_engine: Engine | None = None
+        self, factory: sessionmaker[Session], read_factory: sessionmaker[Session], clocks: Clocks
     ) -> None:
         self._factory = factory
-        # Polling only reads; on SQLite a separate engine without `BEGIN IMMEDIATE` reads the WAL
-        # snapshot without taking the write lock ten times a second.
-        self._read_factory = sessionmaker(bind=read_engine) if read_engine is not None else factory
-        self._clock = clock
+        # Polling only reads: the read sessions take no write lock (db/session.py).
+        self._read_factory = read_factory
+        self._clocks = clocks
         # The real event bridge beats about every 15 s; the SDK gives up after 30.
         self.heartbeat_seconds = 15.0
         # Commits of this process wake the poller at once; this bounds the delay for other processes.
@@ -253,7 +243,8 @@ class BridgeHub:
                 )
             )
             if not remaining:
-                set_offline(session, self._clock, identity)
+                clock = LazyClock(lambda: self._clocks.time_of(session, identity.account_sid))
+                set_offline(session, clock, identity)
 
     async def run_sender(self, connection: Connection) -> None:
         """Send queued frames, a whitespace heartbeat when idle, and close at token expiry."""
@@ -411,7 +402,7 @@ class BridgeHub:
         return payloads.reservation_payload(
             session,
             reservation,
-            now=self._clock.now(),
+            now=self._clocks.time_of(session, event.account_sid).now(),
             event_type=event.event_type,
             event_data=payloads.event_data_of(event.event_data),
         )
@@ -423,6 +414,6 @@ class BridgeHub:
         return payloads.task_payload(
             session,
             task,
-            now=self._clock.now(),
+            now=self._clocks.time_of(session, event.account_sid).now(),
             event_data=payloads.event_data_of(event.event_data),
         )

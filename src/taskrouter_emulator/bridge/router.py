@@ -11,11 +11,11 @@ import anyio
 from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
-from taskrouter_emulator.bridge.hub import BridgeHub, Connection, frame, read_engine_for
+from taskrouter_emulator.bridge.hub import BridgeHub, Connection, frame
 from taskrouter_emulator.bridge.service import BridgeCall, Dispatcher
 from taskrouter_emulator.bridge.tokens import WorkerIdentity, verify
-from taskrouter_emulator.clock import utc_now
-from taskrouter_emulator.deps import ClockDep, SessionDep, SettingsDep
+from taskrouter_emulator.clock import LazyClock, utc_now
+from taskrouter_emulator.deps import ClocksDep, SessionDep, SettingsDep
 from taskrouter_emulator.errors import InvalidParameter, TwilioError
 
 router = APIRouter(prefix="/v1/wschannels")
@@ -26,11 +26,7 @@ def hub_of(app: Any) -> BridgeHub:
     """The app's event-bridge hub, created on first use."""
     hub: BridgeHub | None = getattr(app.state, "bridge_hub", None)
     if hub is None:
-        hub = BridgeHub(
-            app.state.sessionmaker,
-            app.state.clock,
-            read_engine_for(app.state.settings.database_url),
-        )
+        hub = BridgeHub(app.state.sessionmaker, app.state.read_sessionmaker, app.state.clocks)
         app.state.bridge_hub = hub
     return hub
 
@@ -54,7 +50,7 @@ def _is_true(value: str | None, default: bool) -> bool:
 @router.post("")
 def bridge_rest(
     session: SessionDep,
-    clock: ClockDep,
+    clocks: ClocksDep,
     settings: SettingsDep,
     body: Annotated[dict[str, Any], Depends(bridge_request)],
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
@@ -67,6 +63,7 @@ def bridge_rest(
     if not isinstance(url, str) or not isinstance(method, str) or not isinstance(params, dict):
         raise InvalidParameter("'url' and 'method' must be strings and 'params' an object")
     call = BridgeCall(identity=identity, method=method, url=url, params=params, if_match=if_match)
+    clock = LazyClock(lambda: clocks.time_of(session, identity.account_sid))
     return JSONResponse({"payload": Dispatcher(session, clock).handle(call)})
 
 

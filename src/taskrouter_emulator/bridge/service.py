@@ -27,7 +27,7 @@ from taskrouter_emulator.reservations import service as reservation_service
 from taskrouter_emulator.reservations.schemas import ReservationUpdate
 from taskrouter_emulator.routing import engine
 from taskrouter_emulator.routing.context import RoutingContext
-from taskrouter_emulator.scheduler import timers
+from taskrouter_emulator.scheduler import due_times, timers
 from taskrouter_emulator.tasks import service as task_service
 from taskrouter_emulator.tasks.schemas import TaskCreate, TaskUpdate
 from taskrouter_emulator.workers import channels
@@ -133,7 +133,8 @@ class Dispatcher:
             raise InvalidParameter(f"Unsupported method '{call.method}'")
         if method == "POST":
             workspace_lock(self.session, workspace.sid)
-        timers.fire_due(self.session, clock=self.clock, workspace=workspace)
+        if due_times.is_due(workspace, self.clock):
+            timers.fire_due(self.session, clock=self.clock, workspace=workspace)
         if _UNSUPPORTED.match(url):
             raise TwilioError(
                 f"/{url} acts on Programmable Voice calls or task transfers, which the emulator "
@@ -315,7 +316,8 @@ def set_offline(session: Session, clock: Clock, identity: WorkerIdentity) -> Non
     if workspace is None:
         return
     workspace_lock(session, workspace.sid)
-    timers.fire_due(session, clock=clock, workspace=workspace)
+    if due_times.is_due(workspace, clock):
+        timers.fire_due(session, clock=clock, workspace=workspace)
     worker = session.scalars(
         select(Worker)
         .where(Worker.sid == identity.worker_sid, Worker.workspace_sid == workspace.sid)
