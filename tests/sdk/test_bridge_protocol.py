@@ -18,6 +18,7 @@ from websockets.exceptions import InvalidStatus
 from taskrouter_emulator.bridge.router import hub_of
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
+from taskrouter_emulator.db.engine import is_sqlite
 from tests.bridge_tokens import worker_capability_token
 from tests.conftest import Account, LiveServer, start_server
 from tests.receiver import eventually
@@ -403,10 +404,20 @@ def test_sessions_and_events_span_processes(world: BridgeWorld, second_server: L
         next_frame(on_a, "init")
         next_frame(on_b, "init")
         # A change made through one process reaches the sockets of both.
-        world.workspace.workers(world.worker.sid).update(attributes='{"site": "a"}')
-        for socket in (on_a, on_b):
-            payload = next_frame(socket, "worker.attributes.update")["payload"]
-            assert json.loads(payload["attributes"]) == {"site": "a"}
+        postgres = not is_sqlite(world.server.settings.database_url)
+        if postgres:
+            # Only a NOTIFY from A's commit can wake B's poller within the test's patience.
+            hub_b.poll_seconds = 60.0
+        try:
+            for site in ("a", "b"):
+                world.workspace.workers(world.worker.sid).update(
+                    attributes=json.dumps({"site": site})
+                )
+                for socket in (on_a, on_b):
+                    payload = next_frame(socket, "worker.attributes.update")["payload"]
+                    assert json.loads(payload["attributes"]) == {"site": site}
+        finally:
+            hub_b.poll_seconds = 0.2
         # A new session with closeExistingSessions on B closes the one held by A.
         with other.open(closeExistingSessions="true") as newest:
             next_frame(newest, "init")

@@ -26,7 +26,8 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection as DBConnection
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
@@ -37,6 +38,7 @@ from taskrouter_emulator.bridge.tokens import WorkerIdentity
 from taskrouter_emulator.clock import LazyClock, utc_now
 from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.db.locks import workspace_lock
+from taskrouter_emulator.db.notify import Listener
 from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.models import (
     BridgeSession,
@@ -62,6 +64,24 @@ CHUNK = 500
 SESSION_REFRESH_SECONDS = 5.0
 SESSION_STALE_SECONDS = 30.0
 SESSION_PURGE_SECONDS = 3600.0
+# PostgreSQL channel on which a committed transaction that recorded events wakes every poller.
+EVENTS_CHANNEL = "taskrouter_bridge_events"
+_NOTIFIED = "taskrouter_bridge_notified"
+
+
+@orm_event.listens_for(Event, "after_insert")
+def _notify_pollers(_mapper: object, connection: DBConnection, _event: Event) -> None:
+    """On PostgreSQL, have the commit of this transaction wake the pollers of every process.
+
+    Registered on the model, so every server process sends it, sockets or not; once per transaction.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    transaction = connection.get_transaction()
+    if transaction is None or connection.info.get(_NOTIFIED) is transaction:
+        return
+    connection.info[_NOTIFIED] = transaction
+    connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": EVENTS_CHANNEL})
 
 
 @dataclass(eq=False)
@@ -125,15 +145,24 @@ class BridgeHub:
     """
 
     def __init__(
-        self, factory: sessionmaker[Session], read_factory: sessionmaker[Session], clocks: Clocks
+        self,
+        factory: sessionmaker[Session],
+        read_factory: sessionmaker[Session],
+        clocks: Clocks,
+        *,
+        listen_url: str | None = None,
     ) -> None:
         self._factory = factory
+        # PostgreSQL: LISTEN for other processes' commits while sockets are open.
+        self._listen_url = listen_url
+        self._listener: Listener | None = None
         # Polling only reads: the read sessions take no write lock (db/session.py).
         self._read_factory = read_factory
         self._clocks = clocks
         # The real event bridge beats about every 15 s; the SDK gives up after 30.
         self.heartbeat_seconds = 15.0
-        # Commits of this process wake the poller at once; this bounds the delay for other processes.
+        # Commits of this process (and on PostgreSQL, of any process) wake the poller at once; the
+        # timed poll is the fallback (SQLite with several processes, a lost notification).
         self.poll_seconds = 0.2
         self.gap_grace_seconds = 5.0
         self.connections: dict[str, set[Connection]] = {}
@@ -155,9 +184,8 @@ class BridgeHub:
                 session.info["bridge_new_events"] = True
 
         def committed(session: Session) -> None:
-            if session.info.pop("bridge_new_events", False) and self._loop is not None:
-                with contextlib.suppress(RuntimeError):  # the loop is closed at shutdown
-                    self._loop.call_soon_threadsafe(self._wakeup.set)
+            if session.info.pop("bridge_new_events", False):
+                self._wake()
 
         def rolled_back(session: Session) -> None:
             session.info.pop("bridge_new_events", None)
@@ -165,6 +193,12 @@ class BridgeHub:
         orm_event.listen(factory, "after_flush", flushed)
         orm_event.listen(factory, "after_commit", committed)
         orm_event.listen(factory, "after_rollback", rolled_back)
+
+    def _wake(self) -> None:
+        """Run the poller now (callable from any thread)."""
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed at shutdown
+                self._loop.call_soon_threadsafe(self._wakeup.set)
 
     def connected(self, worker_sid: str) -> int:
         """How many sockets of the worker are open in this process."""
@@ -268,6 +302,17 @@ class BridgeHub:
                 await websocket.close(code=1000, reason=connection.close_reason or "")
 
     async def _poll_loop(self) -> None:
+        while self.connections:
+            if self._listen_url is not None and self._listener is None:
+                self._listener = Listener(self._listen_url, {EVENTS_CHANNEL: self._wake})
+                self._listener.start()
+            await self._poll_while_connected()
+            listener, self._listener = self._listener, None
+            if listener is not None:
+                # Sockets opened meanwhile keep this loop going (and listening again).
+                await anyio.to_thread.run_sync(listener.stop)
+
+    async def _poll_while_connected(self) -> None:
         while self.connections:
             self._wakeup.clear()
             try:

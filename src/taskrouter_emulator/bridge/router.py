@@ -15,6 +15,7 @@ from taskrouter_emulator.bridge.hub import BridgeHub, Connection, frame
 from taskrouter_emulator.bridge.service import BridgeCall, Dispatcher
 from taskrouter_emulator.bridge.tokens import WorkerIdentity, verify
 from taskrouter_emulator.clock import LazyClock, utc_now
+from taskrouter_emulator.db.engine import is_sqlite
 from taskrouter_emulator.deps import ClocksDep, SessionDep, SettingsDep
 from taskrouter_emulator.errors import InvalidParameter, TwilioError
 
@@ -26,7 +27,13 @@ def hub_of(app: Any) -> BridgeHub:
     """The app's event-bridge hub, created on first use."""
     hub: BridgeHub | None = getattr(app.state, "bridge_hub", None)
     if hub is None:
-        hub = BridgeHub(app.state.sessionmaker, app.state.read_sessionmaker, app.state.clocks)
+        url = app.state.settings.database_url
+        hub = BridgeHub(
+            app.state.sessionmaker,
+            app.state.read_sessionmaker,
+            app.state.clocks,
+            listen_url=None if is_sqlite(url) else url,
+        )
         app.state.bridge_hub = hub
     return hub
 
