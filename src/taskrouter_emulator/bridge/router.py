@@ -18,6 +18,8 @@ from taskrouter_emulator.clock import LazyClock, utc_now
 from taskrouter_emulator.db.engine import is_sqlite
 from taskrouter_emulator.deps import ClocksDep, SessionDep, SettingsDep
 from taskrouter_emulator.errors import InvalidParameter, TwilioError
+from taskrouter_emulator.workers import service as worker_service
+from taskrouter_emulator.workspaces import service as workspace_service
 
 router = APIRouter(prefix="/v1/wschannels")
 SERVICE_RESTART = 1012
@@ -62,6 +64,7 @@ def bridge_rest(
     body: Annotated[dict[str, Any], Depends(bridge_request)],
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> JSONResponse:
+    """One REST call of the SDK over the bridge, answered as `{"payload": ...}`."""
     token = body.get("token")
     if not isinstance(token, str) or not token:
         raise TwilioError("A token is required", code=20101, status=401)
@@ -76,7 +79,7 @@ def bridge_rest(
 
 def _authenticate(websocket: WebSocket, token: str) -> WorkerIdentity:
     app = websocket.app
-    with app.state.sessionmaker() as session:
+    with app.state.read_sessionmaker() as session:
         return verify(token, session=session, settings=app.state.settings, now=utc_now())
 
 
@@ -149,10 +152,7 @@ def _check_worker(websocket: WebSocket, identity: WorkerIdentity) -> None:
     channel = f"wschannels/{identity.account_sid}/{identity.worker_sid}"
     if not identity.permits("GET", channel, {}):
         raise TwilioError(f"The token's policies do not allow GET /v1/{channel}", code=20403)
-    from taskrouter_emulator.workers import service as worker_service
-    from taskrouter_emulator.workspaces import service as workspace_service
-
-    with websocket.app.state.sessionmaker() as session:
+    with websocket.app.state.read_sessionmaker() as session:
         workspace = workspace_service.get(
             session, account_sid=identity.account_sid, sid=identity.workspace_sid
         )
