@@ -12,8 +12,8 @@ from twilio.rest import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from taskrouter_emulator.testing import LiveServer
 from tests.bridge_tokens import new_api_key, register_api_key, worker_access_token
-from tests.conftest import LiveServer
 
 
 @dataclass

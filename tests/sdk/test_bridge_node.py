@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from twilio.rest import Client
 
+from taskrouter_emulator.testing import LiveServer
 from tests.bridge_tokens import new_api_key, register_api_key, worker_access_token
-from tests.conftest import LiveServer
 from tests.receiver import eventually
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"

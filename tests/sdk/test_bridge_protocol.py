@@ -19,8 +19,8 @@ from taskrouter_emulator.bridge.router import hub_of
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.engine import is_sqlite
+from taskrouter_emulator.testing import Account, LiveServer, start_server
 from tests.bridge_tokens import worker_capability_token
-from tests.conftest import Account, LiveServer, start_server
 from tests.receiver import eventually
 from tests.sdk.bridge_helpers import (
     BridgeWorld,
