@@ -1,15 +1,12 @@
 """The real twilio-taskrouter Worker SDK (npm) against the emulator's event bridge.
 
-`tests/node` holds the Node side; `.ci/run` installs it from npm from scratch (`npm ci`), and the
-test runs `npm ci` itself when it finds no install.
+`tests/node` holds the Node side, installed from npm by `make node-clients` (`npm ci`, which `.ci/run`
+runs from scratch); like the other Node client tests it is skipped when not installed, except in CI.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,19 +14,10 @@ from twilio.rest import Client
 
 from taskrouter_emulator.testing import LiveServer
 from tests.bridge_tokens import new_api_key, register_api_key, worker_access_token
+from tests.clients.nodejs import last_json_line, node_env, require_installed, run
 from tests.receiver import eventually
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
-
-
-def _install_sdk() -> None:
-    """Install tests/node from its lock file unless `.ci/run` (or a previous run) already did."""
-    if (NODE_DIR / "node_modules" / "twilio-taskrouter").is_dir():
-        return
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.fail("node and npm are needed to run the twilio-taskrouter SDK test")
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=600)
 
 
 @pytest.fixture
@@ -45,7 +33,7 @@ def key_client(live_server: LiveServer) -> tuple[Client, str, str]:
 def test_worker_sdk_runs_against_the_event_bridge(
     live_server: LiveServer, key_client: tuple[Client, str, str]
 ) -> None:
-    _install_sdk()
+    require_installed(NODE_DIR, "twilio-taskrouter")
     client, key_sid, secret = key_client
     workspace = client.taskrouter.v1.workspaces.create(friendly_name="bridge", template="FIFO")
     activities = {a.friendly_name: a.sid for a in workspace.activities.list()}
@@ -68,27 +56,17 @@ def test_worker_sdk_runs_against_the_event_bridge(
         workspace_sid=workspace.sid,
         worker_sid=worker.sid,
     )
-    env = {
-        **os.environ,
-        "EMULATOR_URL": live_server.url,
-        "WORKSPACE_SID": workspace.sid,
-        "WORKFLOW_SID": workflow.sid,
-        "API_KEY_SID": key_sid,
-        "API_KEY_SECRET": secret,
-        "WORKER_TOKEN": token,
-        "BAD_TOKEN": bad_token,
-    }
-    result = subprocess.run(
-        ["node", "worker_scenario.js"],
-        cwd=NODE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    env = node_env(
+        EMULATOR_URL=live_server.url,
+        WORKSPACE_SID=workspace.sid,
+        WORKFLOW_SID=workflow.sid,
+        API_KEY_SID=key_sid,
+        API_KEY_SECRET=secret,
+        WORKER_TOKEN=token,
+        BAD_TOKEN=bad_token,
     )
-    assert result.returncode == 0, (result.stderr[-3000:], result.stdout[-2000:])
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    done = run(["node", "worker_scenario.js"], cwd=NODE_DIR, env=env)
+    seen = last_json_line(done.stdout)
     assert seen["readyActivity"] == "Available"
     assert seen["activities"] == sorted(activities)
     assert "default" in seen["channels"]
