@@ -8,8 +8,8 @@ PORT ?= 8080
 # Set to a PostgreSQL URL to run the tests on Postgres, e.g.
 #   make test TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test
 TEST_DATABASE_URL ?=
-# Node.js clients driven by the tests (twilio-node, twilio-cli); installed by `make node-clients`.
-NODE_CLIENT_DIRS = tests/clients_node tests/clients_node/cli
+# Node.js clients driven by the tests (twilio-node, twilio-cli, twilio-taskrouter); installed by `make node-clients`.
+NODE_CLIENT_DIRS = tests/clients_node tests/clients_node/cli tests/node
 
 .PHONY: install install-serve run test lint bench clean node-clients constraints
 

@@ -16,6 +16,7 @@ from taskrouter_emulator.admin.router import router as admin_router
 from taskrouter_emulator.api.methods import guard_fixed_paths
 from taskrouter_emulator.api.write_gate import WriteGate
 from taskrouter_emulator.auth import Authenticator
+from taskrouter_emulator.bridge.router import router as bridge_router
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         snapshot_router,
         seed_router,
         faults_router,
+        bridge_router,
     ):
         app.include_router(router)
     app.add_middleware(WriteGate, single_writer=is_sqlite(settings.database_url))

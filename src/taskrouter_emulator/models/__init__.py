@@ -4,6 +4,7 @@ from taskrouter_emulator.models.account import Account
 from taskrouter_emulator.models.account_clock import AccountClock
 from taskrouter_emulator.models.activity import Activity
 from taskrouter_emulator.models.base import Base
+from taskrouter_emulator.models.bridge_session import BridgeSession
 from taskrouter_emulator.models.emulator import Fault, RateWindow
 from taskrouter_emulator.models.event import Event, EventCount
 from taskrouter_emulator.models.task import Reservation, Task
@@ -19,6 +20,7 @@ __all__ = [
     "AccountClock",
     "Activity",
     "Base",
+    "BridgeSession",
     "Event",
     "EventCount",
     "Fault",
