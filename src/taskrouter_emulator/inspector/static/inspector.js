@@ -14,6 +14,7 @@ const state = {
   refreshing: false,
   refreshAgain: false,
   refreshTimer: null,
+  rendered: {}, // fingerprint of the data each table was last drawn from
 };
 
 class ApiError extends Error {
@@ -82,7 +83,12 @@ function authHeader() {
 }
 
 async function api(method, path, params) {
-  const init = { method, headers: { Authorization: authHeader(), Accept: "application/json" } };
+  // credentials "omit": a 401 then reaches this code instead of opening the browser's login dialog.
+  const init = {
+    method,
+    credentials: "omit",
+    headers: { Authorization: authHeader(), Accept: "application/json" },
+  };
   if (params) {
     const form = new URLSearchParams();
     for (const [key, value] of Object.entries(params)) {
@@ -100,7 +106,7 @@ async function api(method, path, params) {
   }
   if (!response.ok) {
     const error = new ApiError(response.status, body);
-    if (response.status === 401) logout(`Not authorised: ${error.message}`);
+    if (response.status === 401) logout(`Not authorised: ${error.message} (${error.code})`);
     throw error;
   }
   return body;
@@ -178,6 +184,7 @@ async function loadWorkspaces(preferred) {
 
 function selectWorkspace(sid) {
   state.workspaceSid = sid;
+  state.rendered = {};
   if (sid) history.replaceState(null, "", `#${sid}`);
   $("#events").replaceChildren();
   startFeed();
@@ -234,11 +241,22 @@ async function refreshWorkspace(sid) {
     Promise.all(activeTasks.map((t) => listAll(ws(`/Tasks/${t.sid}/Reservations`), "reservations"))),
   ]);
   if (sid !== state.workspaceSid) return; // the user switched workspace meanwhile
-  renderWorkers(workers, workerChannels, activities);
-  renderQueues(queues, tasks);
-  renderTasks(tasks);
-  renderReservations(reservations.flat());
-  renderTaskForm(workflows, channels);
+  // Rows are rebuilt only when their data changed, so an open drop-down or a button about to be
+  // clicked is not swapped out from under the user by an unrelated event.
+  renderIfChanged("workers", [workers, workerChannels, activities], () =>
+    renderWorkers(workers, workerChannels, activities),
+  );
+  renderIfChanged("queues", [queues, tasks], () => renderQueues(queues, tasks));
+  renderIfChanged("tasks", tasks, () => renderTasks(tasks));
+  renderIfChanged("reservations", reservations, () => renderReservations(reservations.flat()));
+  renderIfChanged("task-form", [workflows, channels], () => renderTaskForm(workflows, channels));
+}
+
+function renderIfChanged(name, data, render) {
+  const fingerprint = JSON.stringify(data);
+  if (state.rendered[name] === fingerprint) return;
+  state.rendered[name] = fingerprint;
+  render();
 }
 
 // ---- rendering -----------------------------------------------------------------------------------
@@ -248,6 +266,7 @@ function emptyRow(columns, text) {
 }
 
 function renderEmpty() {
+  state.rendered = {};
   for (const table of ["#workers", "#queues", "#tasks", "#reservations"]) {
     $(`${table} tbody`).replaceChildren();
   }
@@ -457,6 +476,7 @@ async function followFeed(workspaceSid, signal) {
     if (lastId !== null) query.set("After", lastId);
     try {
       const response = await fetch(`/emulator/ui/events?${query}`, {
+        credentials: "omit",
         headers: { Authorization: authHeader(), Accept: "text/event-stream" },
         signal,
       });
