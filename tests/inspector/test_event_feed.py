@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 from twilio.rest import Client
 
-from tests.conftest import Account, LiveServer
+from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.config import Settings
+from tests.conftest import Account, LiveServer, start_server
 
 
 class FeedReader:
@@ -48,8 +50,12 @@ def test_root_leads_to_the_inspector_page(live_server: LiveServer) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "<title>TaskRouter emulator" in page.text
-    # Every script and style sheet is a file of this server: the page works offline.
-    references = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    # Every script and style sheet is a file of this server (or inline): the page works offline.
+    references = [
+        ref
+        for ref in re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        if not ref.startswith("data:")
+    ]
     assert references
     assert all(ref.startswith("/") for ref in references), references
     for ref in references:
@@ -171,3 +177,29 @@ def test_feed_without_backlog_starts_at_the_next_event(client: Client, http: htt
         [first] = FeedReader(response).take(1)
     assert first["event"]["resource_sid"] == worker.sid
     assert first["event"]["workspace_sid"] == ws.sid
+
+
+def test_feed_shows_events_written_by_another_server_process(
+    live_server: LiveServer, account: Account, http: httpx.Client
+) -> None:
+    # A second emulator on the same database stands for another process: the feed reads the event
+    # table, so what one server records reaches a stream served by the other.
+    settings = Settings(
+        database_url=live_server.settings.database_url,
+        clock="frozen",
+        scheduler_interval=0,
+        webhook_workers=0,
+    )
+    other, server, thread = start_server(settings, EmulatorClock(frozen=True))
+    try:
+        remote = Client(account.sid, account.token)
+        remote.taskrouter.base_url = other.url
+        ws = remote.taskrouter.v1.workspaces.create(friendly_name="Elsewhere")
+        with _feed(http, ws.sid, Backlog=0) as response:
+            worker = remote.taskrouter.v1.workspaces(ws.sid).workers.create(friendly_name="Remote")
+            [event] = FeedReader(response).take(1)
+        assert event["event"]["event_type"] == "worker.created"
+        assert event["event"]["resource_sid"] == worker.sid
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -368,13 +368,13 @@ function renderTasks(tasks) {
       { dataset: { taskSid: task.sid } },
       el("td", { class: "sid" }, task.sid),
       el("td", { class: `status status-${task.assignment_status}` }, task.assignment_status),
+      el("td", { class: "actions nowrap" }, taskActions(task)),
       el("td", {}, task.task_queue_friendly_name || "–"),
       el("td", {}, task.workflow_friendly_name || "–"),
       el("td", {}, task.task_channel_unique_name || "–"),
       el("td", {}, String(task.priority)),
       el("td", {}, formatAge(task.age)),
       el("td", { class: "attributes mono" }, compactJson(task.attributes)),
-      el("td", { class: "actions" }, taskActions(task)),
     ),
   );
   $("#tasks tbody").replaceChildren(...(rows.length ? rows : [emptyRow(9, "no tasks")]));
