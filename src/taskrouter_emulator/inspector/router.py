@@ -15,14 +15,14 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from taskrouter_emulator.api.forms import TwilioParams, params
+from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.deps import AccountDep, BaseUrlDep
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
 from taskrouter_emulator.events.schemas import EventResource
 from taskrouter_emulator.inspector import service
+from taskrouter_emulator.inspector.schemas import FeedParams
 from taskrouter_emulator.models import Event
 from taskrouter_emulator.workspaces import service as workspace_service
 
@@ -44,14 +44,6 @@ POLL_SECONDS = 0.5
 STREAM_SECONDS = 15.0
 RECONNECT_MS = 1000
 BATCH = 500
-
-
-class FeedParams(TwilioParams):
-    workspace_sid: str
-    # How many past events to send first on a new stream (not on a resumed one).
-    backlog: int = Field(default=20, ge=0, le=1000)
-    # Resume after this event (the `id:` of the last event received); `Last-Event-ID` does the same.
-    after: int | None = Field(default=None, ge=0)
 
 
 @router.get("/", include_in_schema=False)
