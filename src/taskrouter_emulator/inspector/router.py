@@ -88,7 +88,8 @@ async def event_feed(
     a cursor: reconnect with `Last-Event-ID` (or `After`) to resume without gaps. Works across
     processes, since it polls the database rather than listening in memory.
     """
-    factory = request.app.state.sessionmaker
+    # Read-only transactions: polling never takes (or waits for) the write lock.
+    factory = request.app.state.read_sessionmaker
     resume = _resume_cursor(query.after, last_event_id)
 
     def open_feed() -> tuple[int, list[str]]:
