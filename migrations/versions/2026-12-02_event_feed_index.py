@@ -1,7 +1,7 @@
 """event feed index: a workspace's events in id order, for the inspector's live feed
 
 Revision ID: 363b68f8091e
-Revises: 5a1d0c9e7b21
+Revises: 8c2f4e6a9d13
 Create Date: 2026-12-02 16:20:00.000000
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "363b68f8091e"
-down_revision: str | None = "5a1d0c9e7b21"
+down_revision: str | None = "8c2f4e6a9d13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
