@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
@@ -34,6 +35,7 @@ from taskrouter_emulator.emulator_tools.seeding.router import router as seed_rou
 from taskrouter_emulator.emulator_tools.snapshots.router import router as snapshot_router
 from taskrouter_emulator.errors import register_error_handlers
 from taskrouter_emulator.events.router import router as events_router
+from taskrouter_emulator.inspector.router import router as inspector_router
 from taskrouter_emulator.reservations.router import router as reservations_router
 from taskrouter_emulator.scheduler import timers
 from taskrouter_emulator.scheduler.runner import Scheduler
@@ -112,13 +114,16 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
             scheduler.stop()
         engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI's script and styles are served from the installed package: the docs work offline.
+    app = FastAPIOffline(
         title="taskrouter-emulator",
         version=__version__,
         lifespan=lifespan,
         docs_url="/emulator/docs",
         redoc_url=None,
         openapi_url="/emulator/openapi.json",
+        swagger_ui_oauth2_redirect_url="/emulator/docs/oauth2-redirect",
+        static_url="/emulator/docs/assets",
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -145,6 +150,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         seed_router,
         faults_router,
         bridge_router,
+        inspector_router,
     ):
         app.include_router(router)
     app.add_middleware(WriteGate, single_writer=is_sqlite(settings.database_url))

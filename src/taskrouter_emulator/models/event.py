@@ -38,6 +38,8 @@ class Event(Base):
     __tablename__ = "event"
     __table_args__ = (
         Index("ix_event_workspace_date", "workspace_sid", "event_date"),
+        # The inspector's live feed: "this workspace's events after id N", in id order.
+        Index("ix_event_workspace_id", "workspace_sid", "id"),
         Index("ix_event_workspace_type_date", "workspace_sid", "event_type", "event_date"),
         Index("ix_event_task_sid", "task_sid"),
         Index("ix_event_worker_sid", "worker_sid"),
