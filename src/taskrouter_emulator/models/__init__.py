@@ -7,7 +7,7 @@ from taskrouter_emulator.models.base import Base
 from taskrouter_emulator.models.event import Event
 from taskrouter_emulator.models.task import Reservation, Task
 from taskrouter_emulator.models.task_channel import TaskChannel
-from taskrouter_emulator.models.task_queue import TaskQueue
+from taskrouter_emulator.models.task_queue import TaskQueue, TaskQueueMember
 from taskrouter_emulator.models.webhook import WebhookDelivery
 from taskrouter_emulator.models.worker import Worker, WorkerChannel
 from taskrouter_emulator.models.workflow import Workflow
@@ -23,6 +23,7 @@ __all__ = [
     "Task",
     "TaskChannel",
     "TaskQueue",
+    "TaskQueueMember",
     "WebhookDelivery",
     "Worker",
     "WorkerChannel",

@@ -18,6 +18,7 @@ from taskrouter_emulator.events import recorder
 from taskrouter_emulator.expressions import evaluate, parse
 from taskrouter_emulator.models import Activity, Task, TaskQueue, Worker, Workflow, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
+from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workers.context import parse_attributes, worker_variables
 from taskrouter_emulator.workflows.configuration import ConfigurationError, parse_configuration
 
@@ -151,6 +152,7 @@ def create(
         assignment_activity_sid=assignment_activity_sid,
     )
     session.add(queue)
+    members.refresh_queue(session, queue)
     session.flush()
     _record(session, clock, workspace, queue, "task-queue.created", f"TaskQueue {name} created")
     return queue
@@ -184,6 +186,8 @@ def update(
         assignment_activity_sid=assignment_activity_sid,
     )
     queue.date_updated = clock.now()
+    if queue.target_workers != previous_expression:
+        members.refresh_queue(session, queue)
     session.flush()
     _record(
         session,

@@ -25,6 +25,7 @@ from taskrouter_emulator.events import recorder
 from taskrouter_emulator.expressions import Expression, ExpressionError, evaluate, parse
 from taskrouter_emulator.models import Activity, Reservation, TaskQueue, Worker, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
+from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workers import channels
 from taskrouter_emulator.workers.context import ChannelState, parse_attributes, worker_variables
 
@@ -133,7 +134,7 @@ def create(
     session.add(worker)
     _flush(session, name)
     channels.add_worker_to_channels(session, clock=clock, worker=worker)
-    session.flush()
+    members.refresh_worker(session, worker)
     _record(session, clock, workspace, worker, activity, "worker.created", f"Worker {name} created")
     return worker
 
@@ -189,6 +190,8 @@ def update(
     worker.version += 1
     worker.date_updated = now
     _flush(session, worker.friendly_name)
+    if renamed or attributes_changed:
+        members.refresh_worker(session, worker)
     if moved:
         _record_activity_change(
             session, clock, workspace, worker, current, previous_since, target, now
