@@ -1,7 +1,7 @@
 """queue members index and longest-idle worker index
 
 Revision ID: 457970b001fd
-Revises: c33429b1df28
+Revises: 8c2f4e6a9d13
 Create Date: 2026-12-02 16:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "457970b001fd"
-down_revision: str | None = "c33429b1df28"
+down_revision: str | None = "8c2f4e6a9d13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -56,6 +56,8 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("worker", schema=None) as batch_op:
         batch_op.create_index("ix_worker_workspace_idle", ["workspace_sid", "idle_since", "id"])
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.create_index("ix_task_routing_target", ["routing_target", "assignment_status"])
     _backfill()
 
 
@@ -110,6 +112,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.drop_index("ix_task_routing_target")
     with op.batch_alter_table("worker", schema=None) as batch_op:
         batch_op.drop_index("ix_worker_workspace_idle")
     with op.batch_alter_table("task_queue", schema=None) as batch_op:
