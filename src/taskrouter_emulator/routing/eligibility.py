@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Integer, Row, Select, String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.expressions import evaluate, sort_key_for
@@ -186,9 +187,91 @@ def load_candidates(
     return list(CandidatePool(session, ctx, worker_sids=worker_sids, available_only=available_only))
 
 
+# Built once (statement construction costs as much as running them on SQLite).
+_CHANNELS_OF_WORKERS = select(
+    WorkerChannel.worker_sid,
+    WorkerChannel.task_channel_sid,
+    WorkerChannel.configured_capacity,
+    WorkerChannel.available,
+).where(WorkerChannel.worker_sid.in_(bindparam("sids", expanding=True)))
+_ACTIVE_RESERVATIONS_OF_WORKERS = select(
+    Reservation.worker_sid,
+    Reservation.task_channel_sid,
+    Reservation.reservation_status,
+    Reservation.task_sid,
+).where(
+    Reservation.worker_sid.in_(bindparam("sids", expanding=True)),
+    Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
+)
+
 # One page of the longest-idle order: worker sid, idle_since, id, name, attributes, activity sid/name/available.
 _PageQuery = Select[str, datetime, int, str, str, str, str, bool]
 _PageRow = Row[str, datetime, int, str, str, str, str, bool]
+
+
+@lru_cache(maxsize=64)
+def _page_query(
+    *, available_only: bool, restricted: bool, member: bool, room: bool, multitasking: bool
+) -> tuple[_PageQuery, _PageQuery]:
+    """Build (once per shape) the page query of a pool: the first page, and the pages after a keyset."""
+    stmt: _PageQuery = (
+        select(
+            Worker.sid,
+            Worker.idle_since,
+            Worker.id,
+            Worker.friendly_name,
+            Worker.attributes,
+            Activity.sid,
+            Activity.friendly_name,
+            Activity.available,
+        )
+        .join(Activity, Activity.sid == Worker.activity_sid)
+        .where(Worker.workspace_sid == bindparam("workspace_sid"))
+        .order_by(Worker.idle_since, Worker.id)
+        .limit(bindparam("size"))
+    )
+    if available_only:
+        stmt = stmt.where(Activity.available.is_(True))
+    if restricted:
+        stmt = stmt.where(Worker.sid.in_(bindparam("worker_sids", expanding=True)))
+    if member:
+        stmt = stmt.where(
+            Worker.sid.in_(
+                select(TaskQueueMember.worker_sid).where(
+                    TaskQueueMember.task_queue_sid == bindparam("queue_sid")
+                )
+            )
+        )
+    if room:
+        stmt = _with_room(stmt, multitasking=multitasking)
+    idle = bindparam("idle", type_=Worker.idle_since.type)
+    worker_id = bindparam("worker_id", type_=Integer)
+    after = stmt.where(
+        (Worker.idle_since > idle) | ((Worker.idle_since == idle) & (Worker.id > worker_id))
+    )
+    return stmt, after
+
+
+def _with_room(stmt: _PageQuery, *, multitasking: bool) -> _PageQuery:
+    """Keep only workers with room for one more task of the channel (skips full workers in SQL)."""
+    active = Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES)
+    if not multitasking:
+        busy = select(Reservation.id).where(Reservation.worker_sid == Worker.sid, active).exists()
+        return stmt.where(~busy)
+    channel_sid = bindparam("channel_sid", type_=String)
+    used = (
+        select(func.count(Reservation.id))
+        .where(
+            Reservation.worker_sid == Worker.sid,
+            Reservation.task_channel_sid == channel_sid,
+            active,
+        )
+        .scalar_subquery()
+    )
+    return stmt.join(
+        WorkerChannel,
+        (WorkerChannel.worker_sid == Worker.sid) & (WorkerChannel.task_channel_sid == channel_sid),
+    ).where(WorkerChannel.available.is_(True), WorkerChannel.configured_capacity > used)
 
 
 class CandidatePool:
@@ -216,66 +299,23 @@ class CandidatePool:
         self._ctx = ctx
         self._chunk = chunk
         self._registry: dict[str, Candidate] = {} if registry is None else registry
-        stmt: _PageQuery = (
-            select(
-                Worker.sid,
-                Worker.idle_since,
-                Worker.id,
-                Worker.friendly_name,
-                Worker.attributes,
-                Activity.sid,
-                Activity.friendly_name,
-                Activity.available,
-            )
-            .join(Activity, Activity.sid == Worker.activity_sid)
-            .where(Worker.workspace_sid == ctx.workspace.sid)
-            .order_by(Worker.idle_since, Worker.id)
+        self._stmt = _page_query(
+            available_only=available_only,
+            restricted=worker_sids is not None,
+            member=member_of is not None,
+            room=room_on_channel is not None,
+            multitasking=ctx.workspace.multi_task_enabled,
         )
-        if available_only:
-            stmt = stmt.where(Activity.available.is_(True))
-        if worker_sids is not None:
-            stmt = stmt.where(Worker.sid.in_(list(worker_sids)))
-        if member_of is not None:
-            stmt = stmt.where(
-                Worker.sid.in_(
-                    select(TaskQueueMember.worker_sid).where(
-                        TaskQueueMember.task_queue_sid == member_of
-                    )
-                )
-            )
-        if room_on_channel is not None:
-            stmt = self._with_room(
-                stmt, room_on_channel, multitasking=ctx.workspace.multi_task_enabled
-            )
-        self._stmt = stmt
+        self._params: dict[str, object] = {
+            "workspace_sid": ctx.workspace.sid,
+            "worker_sids": list(worker_sids or ()),
+            "queue_sid": member_of,
+            "channel_sid": room_on_channel,
+        }
         self._after: tuple[datetime, int] | None = None
         self._exhausted = False
         self._seen: set[str] = set()
         self._loaded: list[Candidate] = []
-
-    @staticmethod
-    def _with_room(stmt: _PageQuery, channel_sid: str, *, multitasking: bool) -> _PageQuery:
-        """Keep only workers with room for one more task of the channel (skips full workers in SQL)."""
-        active = Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES)
-        if not multitasking:
-            busy = (
-                select(Reservation.id).where(Reservation.worker_sid == Worker.sid, active).exists()
-            )
-            return stmt.where(~busy)
-        used = (
-            select(func.count(Reservation.id))
-            .where(
-                Reservation.worker_sid == Worker.sid,
-                Reservation.task_channel_sid == channel_sid,
-                active,
-            )
-            .scalar_subquery()
-        )
-        return stmt.join(
-            WorkerChannel,
-            (WorkerChannel.worker_sid == Worker.sid)
-            & (WorkerChannel.task_channel_sid == channel_sid),
-        ).where(WorkerChannel.available.is_(True), WorkerChannel.configured_capacity > used)
 
     def __bool__(self) -> bool:
         if not self._loaded and not self._exhausted:
@@ -302,14 +342,10 @@ class CandidatePool:
         during the pass moves a worker's idle_since to now, so it can come round again)."""
         page: list[_PageRow] = []
         while not page and not self._exhausted:
-            stmt = self._stmt.limit(self._chunk)
-            if self._after is not None:
-                idle, worker_id = self._after
-                stmt = stmt.where(
-                    (Worker.idle_since > idle)
-                    | ((Worker.idle_since == idle) & (Worker.id > worker_id))
-                )
-            rows = self._session.execute(stmt).all()
+            stmt = self._stmt[self._after is not None]
+            after = self._after or (None, None)
+            params = {**self._params, "size": self._chunk, "idle": after[0], "worker_id": after[1]}
+            rows = self._session.execute(stmt, params).all()
             if len(rows) < self._chunk:
                 self._exhausted = True
             if rows:
@@ -329,30 +365,21 @@ class CandidatePool:
         self._loaded.extend(self._registry[row[0]] for row in page if row[0] in self._registry)
 
     def _register(self, sids: list[str], rows: dict[str, _PageRow]) -> None:
-        """Build the candidates of new workers: channels, usage and pending offers in three queries."""
-        session, workspace_sid = self._session, self._ctx.workspace.sid
+        """Build the candidates of new workers: channels, then usage and pending offers, in two queries."""
         channels: dict[str, dict[str, ChannelRow]] = defaultdict(dict)
-        for worker_sid, channel_sid, capacity, channel_available in session.execute(
-            select(
-                WorkerChannel.worker_sid,
-                WorkerChannel.task_channel_sid,
-                WorkerChannel.configured_capacity,
-                WorkerChannel.available,
-            ).where(WorkerChannel.worker_sid.in_(sids))
+        for worker_sid, channel_sid, capacity, channel_available in self._session.execute(
+            _CHANNELS_OF_WORKERS, {"sids": sids}
         ):
             channels[worker_sid][channel_sid] = ChannelRow(capacity, channel_available)
         per_worker: dict[str, dict[str, int]] = defaultdict(dict)
-        for (worker_sid, channel_sid), figures in channel_usage(
-            session, workspace_sid=workspace_sid, worker_sids=sids
-        ).items():
-            per_worker[worker_sid][channel_sid] = figures.consumed
         pending: dict[str, set[str]] = defaultdict(set)
-        for worker_sid, task_sid in session.execute(
-            select(Reservation.worker_sid, Reservation.task_sid).where(
-                Reservation.worker_sid.in_(sids), Reservation.reservation_status == "pending"
-            )
+        for worker_sid, channel_sid, status, task_sid in self._session.execute(
+            _ACTIVE_RESERVATIONS_OF_WORKERS, {"sids": sids}
         ):
-            pending[worker_sid].add(task_sid)
+            usage = per_worker[worker_sid]
+            usage[channel_sid] = usage.get(channel_sid, 0) + 1
+            if status == "pending":
+                pending[worker_sid].add(task_sid)
         for sid in sids:
             row = rows.get(sid)
             if row is None:
