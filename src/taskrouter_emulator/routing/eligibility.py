@@ -30,6 +30,7 @@ from taskrouter_emulator.models import (
     WorkerChannel,
 )
 from taskrouter_emulator.routing.context import RoutingContext, cached_attributes
+from taskrouter_emulator.task_queues.service import matches
 from taskrouter_emulator.workers.context import ChannelState, worker_variables
 
 ACTIVE_RESERVATION_STATUSES = ("pending", "accepted", "wrapping")
@@ -405,8 +406,6 @@ def queue_matches(
     """Tell whether the worker satisfies the queue's `target_workers` (cached for the pass)."""
     key = (queue.sid, candidate.worker.sid)
     if key not in cache:
-        from taskrouter_emulator.task_queues.service import matches
-
         cache[key] = matches(queue, candidate.document(ctx))
     return cache[key]
 

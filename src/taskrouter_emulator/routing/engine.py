@@ -39,6 +39,8 @@ from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workflows.configuration import Target
 
 WAITING = ("pending", "reserved")
+# Twilio cancels a task after this many pending -> reserved transitions.
+MAX_ASSIGNMENT_COUNT = 1000
 WORKFLOW_TIMEOUT_REASON = "Task canceled on Workflow timeout"
 WORKFLOW_SKIPPED_REASON = "Task skipped out of the Workflow"
 
@@ -578,7 +580,6 @@ def _reserve(
     outstanding: _PendingCounts,
 ) -> None:
     from taskrouter_emulator.reservations import service as reservation_service
-    from taskrouter_emulator.tasks.service import MAX_ASSIGNMENT_COUNT
 
     if task.assignment_status == "pending" and task.assignment_count >= MAX_ASSIGNMENT_COUNT:
         _cancel(ctx, task, "Task TTL Exceeded or Max assignment count exceeded")

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from taskrouter_emulator.expressions import Expression, ExpressionError, evaluate, parse
 from taskrouter_emulator.expressions.ast import iter_paths
 from taskrouter_emulator.models import TaskQueue, TaskQueueMember, Worker
-from taskrouter_emulator.workers.context import parse_attributes, worker_variables
+from taskrouter_emulator.routing.context import cached_attributes
+from taskrouter_emulator.workers.context import worker_variables
 
 # Built-in worker fields that change without the worker's attributes changing.
 _LIVE_FIELDS = frozenset({"activity_sid", "activity_name", "channel"})
@@ -53,7 +54,7 @@ def static_document(*, sid: str, friendly_name: str, attributes: str) -> dict[st
     return worker_variables(
         sid=sid,
         friendly_name=friendly_name,
-        attributes=parse_attributes(attributes),
+        attributes=cached_attributes(attributes),
         activity_sid="",
         activity_name="",
     )

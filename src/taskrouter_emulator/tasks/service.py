@@ -39,7 +39,7 @@ MAX_PRIORITY = 2**31 - 1
 MAX_ATTRIBUTES_LENGTH = 4096
 # An assigned task is deleted by the system after 24 hours (not configurable on Twilio).
 ASSIGNED_TASK_LIFETIME = 86400
-MAX_ASSIGNMENT_COUNT = 1000
+MAX_ASSIGNMENT_COUNT = engine.MAX_ASSIGNMENT_COUNT
 TTL_REASON = "Task TTL Exceeded"
 ORDERING_FIELDS = {
     "datecreated": Task.id,
