@@ -265,10 +265,11 @@ def _route_workers(ctx: RoutingContext, worker_sids: Collection[str]) -> None:
     multitasking = ctx.workspace.multi_task_enabled
     direct_tasks = sorted(
         session.scalars(
+            # Worker SIDs are unique, so no workspace condition: with one, SQLite's planner picks
+            # the (workspace_sid, assignment_status) index and reads every waiting task.
             select(Task).where(
-                Task.workspace_sid == ctx.workspace.sid,
-                Task.assignment_status.in_(WAITING),
                 Task.routing_target.in_(list(worker_sids)),
+                Task.assignment_status.in_(WAITING),
             )
         ),
         key=lambda t: _task_order(ctx, t),
