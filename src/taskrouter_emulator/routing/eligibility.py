@@ -227,15 +227,19 @@ def _page_query(
             Activity.available,
         )
         .join(Activity, Activity.sid == Worker.activity_sid)
-        .where(Worker.workspace_sid == bindparam("workspace_sid"))
         .order_by(Worker.idle_since, Worker.id)
         .limit(bindparam("size"))
     )
+    if not member:
+        stmt = stmt.where(Worker.workspace_sid == bindparam("workspace_sid"))
     if available_only:
         stmt = stmt.where(Activity.available.is_(True))
     if restricted:
         stmt = stmt.where(Worker.sid.in_(bindparam("worker_sids", expanding=True)))
     if member:
+        # A queue's members are in its workspace. Leaving the workspace condition out makes SQLite
+        # read the members (an index lookup each) and sort them, instead of walking every worker of
+        # the workspace in idle order until enough members turn up.
         stmt = stmt.where(
             Worker.sid.in_(
                 select(TaskQueueMember.worker_sid).where(
