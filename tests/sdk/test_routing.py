@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import httpx
 import pytest
@@ -759,3 +760,72 @@ class TestDeletion:
         with pytest.raises(TwilioRestException) as excinfo:
             setup.api.workers(bob.sid).delete()
         assert excinfo.value.status == 400
+
+
+class TestQueueMembership:
+    """Queue members are kept as rows: they must follow worker and queue changes."""
+
+    def _queue_flow(self, setup: Setup, target_workers: str) -> Any:
+        queue = setup.queue("Q", target_workers)
+        setup.workflow({"filters": [], "default_filter": {"queue": queue.sid}})
+        return queue
+
+    def test_worker_joins_a_queue_when_its_attributes_change(self, setup: Setup) -> None:
+        self._queue_flow(setup, "skills HAS 'billing'")
+        worker = setup.worker("Alice", {"skills": ["sales"]})
+        task = setup.task()
+        assert setup.reservations(task.sid) == []
+        setup.api.workers(worker.sid).update(attributes=json.dumps({"skills": ["billing"]}))
+        assert [r.worker_sid for r in setup.reservations(task.sid)] == [worker.sid]
+
+    def test_worker_leaves_a_queue_when_its_attributes_change(self, setup: Setup) -> None:
+        self._queue_flow(setup, "skills HAS 'billing'")
+        worker = setup.worker("Alice", {"skills": ["billing"]}, activity="Offline")
+        setup.api.workers(worker.sid).update(attributes=json.dumps({"skills": []}))
+        task = setup.task()
+        setup.api.workers(worker.sid).update(activity_sid=setup.activities["Available"])
+        assert setup.reservations(task.sid) == []
+
+    def test_queue_expression_change_selects_new_members(self, setup: Setup) -> None:
+        queue = self._queue_flow(setup, "level > 5")
+        worker = setup.worker("Alice", {"level": 3})
+        task = setup.task()
+        assert setup.reservations(task.sid) == []
+        setup.api.task_queues(queue.sid).update(target_workers="level > 1")
+        assert [r.worker_sid for r in setup.reservations(task.sid)] == [worker.sid]
+
+    def test_friendly_name_expression_follows_renames(self, setup: Setup) -> None:
+        self._queue_flow(setup, "friendly_name == 'Bob'")
+        worker = setup.worker("Alice", activity="Offline")
+        task = setup.task()
+        setup.api.workers(worker.sid).update(friendly_name="Bob")
+        setup.api.workers(worker.sid).update(activity_sid=setup.activities["Available"])
+        assert [r.worker_sid for r in setup.reservations(task.sid)] == [worker.sid]
+
+    def test_activity_expression_is_evaluated_live(self, setup: Setup) -> None:
+        self._queue_flow(setup, "worker.activity_name == 'Available'")
+        worker = setup.worker("Alice", activity="Offline")
+        task = setup.task()
+        assert setup.reservations(task.sid) == []
+        setup.api.workers(worker.sid).update(activity_sid=setup.activities["Available"])
+        assert [r.worker_sid for r in setup.reservations(task.sid)] == [worker.sid]
+
+    def test_freed_worker_takes_the_oldest_task_of_its_own_queues(self, setup: Setup) -> None:
+        sales = setup.queue("Sales", "skill == 'sales'")
+        support = setup.queue("Support", "skill == 'support'")
+        setup.workflow(
+            {
+                "filters": [
+                    {"expression": "type == 'sales'", "targets": [{"queue": sales.sid}]},
+                    {"expression": "type == 'support'", "targets": [{"queue": support.sid}]},
+                ]
+            }
+        )
+        first_support = setup.task({"type": "support"})
+        setup.advance(1)
+        setup.task({"type": "sales"})
+        setup.advance(1)
+        setup.task({"type": "support"})
+        worker = setup.worker("Alice", {"skill": "support"}, activity="Offline")
+        setup.api.workers(worker.sid).update(activity_sid=setup.activities["Available"])
+        assert [r.task_sid for r in setup.pending_for(worker.sid)] == [first_support.sid]

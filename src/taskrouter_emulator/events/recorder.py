@@ -11,7 +11,8 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Session, SessionTransaction
 
 from taskrouter_emulator.api.urls import workspace_path
 from taskrouter_emulator.clock import Clock
@@ -42,6 +43,39 @@ _TEXT_COLUMNS = (
     "worker_previous_activity_sid",
 )
 _INTEGER_COLUMNS = ("task_age", "task_queue_entered_date", "worker_time_in_previous_activity_ms")
+
+
+_PENDING_EVENTS = "taskrouter_pending_events"
+_SAVEPOINT_MARKS = "taskrouter_event_savepoints"
+
+
+@listens_for(Session, "before_commit")
+def _insert_recorded_events(session: Session) -> None:
+    """Add the events recorded in this transaction, in order, just before the commit's final flush."""
+    events = session.info.pop(_PENDING_EVENTS, None)
+    if events:
+        session.add_all(events)
+
+
+@listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    """Remember how many events were recorded when a savepoint began."""
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINT_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_PENDING_EVENTS, ()))
+
+
+@listens_for(Session, "after_soft_rollback")
+def _forget_recorded_events(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Drop the events recorded in a rolled-back savepoint, or all of them when the transaction rolls back."""
+    marks = session.info.get(_SAVEPOINT_MARKS, {})
+    if previous_transaction.nested:
+        mark = marks.pop(id(previous_transaction), None)
+        if mark is not None and _PENDING_EVENTS in session.info:
+            del session.info[_PENDING_EVENTS][mark:]
+    elif not session.in_transaction():
+        session.info.pop(_PENDING_EVENTS, None)
+        session.info.pop(_SAVEPOINT_MARKS, None)
 
 
 def _text(value: object) -> str:
@@ -89,7 +123,8 @@ def record(
         event_data=json.dumps(event_data),
         **extracted_columns(event_data),
     )
-    session.add(event)
+    # Inserted together when the transaction commits (one batched INSERT instead of one per flush).
+    session.info.setdefault(_PENDING_EVENTS, []).append(event)
     from taskrouter_emulator.callbacks import outbox
 
     outbox.event_callback(session, workspace=workspace, event=event, data=event_data)

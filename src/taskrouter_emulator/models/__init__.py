@@ -9,7 +9,7 @@ from taskrouter_emulator.models.emulator import Fault, RateWindow
 from taskrouter_emulator.models.event import Event, EventCount
 from taskrouter_emulator.models.task import Reservation, Task
 from taskrouter_emulator.models.task_channel import TaskChannel
-from taskrouter_emulator.models.task_queue import TaskQueue
+from taskrouter_emulator.models.task_queue import TaskQueue, TaskQueueMember
 from taskrouter_emulator.models.webhook import WebhookDelivery
 from taskrouter_emulator.models.worker import Worker, WorkerChannel
 from taskrouter_emulator.models.workflow import Workflow
@@ -29,6 +29,7 @@ __all__ = [
     "Task",
     "TaskChannel",
     "TaskQueue",
+    "TaskQueueMember",
     "WebhookDelivery",
     "Worker",
     "WorkerChannel",

@@ -28,6 +28,8 @@ class Task(ResourceMixin, Base):
         Index("ix_task_workspace_expires_at", "workspace_sid", "expires_at"),
         Index("ix_task_workspace_step_timeout_at", "workspace_sid", "step_timeout_at"),
         Index("ix_task_workspace_delete_at", "workspace_sid", "delete_at"),
+        # Tasks addressed to a worker (routing a freed worker reads them).
+        Index("ix_task_routing_target", "routing_target", "assignment_status"),
     )
 
     workspace_sid: Mapped[str] = mapped_column(ForeignKey("workspace.sid", ondelete="CASCADE"))

@@ -20,6 +20,8 @@ class Worker(ResourceMixin, Base):
         UniqueConstraint("workspace_sid", "friendly_name_key", name="uq_worker_workspace_name"),
         Index("ix_worker_workspace_sid", "workspace_sid", "id"),
         Index("ix_worker_activity_sid", "activity_sid"),
+        # Longest-idle order: routing reads workers in this order, a page at a time.
+        Index("ix_worker_workspace_idle", "workspace_sid", "idle_since", "id"),
     )
 
     workspace_sid: Mapped[str] = mapped_column(ForeignKey("workspace.sid", ondelete="CASCADE"))

@@ -13,14 +13,24 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Row, Select, String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.expressions import evaluate, sort_key_for
-from taskrouter_emulator.models import Activity, Reservation, Task, TaskQueue, Worker, WorkerChannel
+from taskrouter_emulator.models import (
+    Activity,
+    Reservation,
+    Task,
+    TaskQueue,
+    TaskQueueMember,
+    Worker,
+    WorkerChannel,
+)
 from taskrouter_emulator.routing.context import RoutingContext, cached_attributes
+from taskrouter_emulator.task_queues.service import matches
 from taskrouter_emulator.workers.context import ChannelState, worker_variables
 
 ACTIVE_RESERVATION_STATUSES = ("pending", "accepted", "wrapping")
@@ -154,6 +164,12 @@ class Candidate:
             return False
         return self.usage.get(channel_sid, 0) < wc.configured_capacity
 
+    def has_any_room(self, *, multitasking: bool) -> bool:
+        """Tell whether the worker can take one more task of any channel."""
+        if not multitasking:
+            return self.total_active == 0
+        return any(self.has_room(sid, multitasking=True) for sid in self.channels)
+
     def take(self, task: Task) -> None:
         """Account for a reservation just created for this worker."""
         self.usage[task.task_channel_sid] = self.usage.get(task.task_channel_sid, 0) + 1
@@ -172,11 +188,104 @@ def load_candidates(
     return list(CandidatePool(session, ctx, worker_sids=worker_sids, available_only=available_only))
 
 
-class CandidatePool:
-    """Workers in longest-idle order, loaded lazily in chunks and cached for the rest of the pass.
+# Built once (statement construction costs as much as running them on SQLite).
+_CHANNELS_OF_WORKERS = select(
+    WorkerChannel.worker_sid,
+    WorkerChannel.task_channel_sid,
+    WorkerChannel.configured_capacity,
+    WorkerChannel.available,
+).where(WorkerChannel.worker_sid.in_(bindparam("sids", expanding=True)))
+_ACTIVE_RESERVATIONS_OF_WORKERS = select(
+    Reservation.worker_sid,
+    Reservation.task_channel_sid,
+    Reservation.reservation_status,
+    Reservation.task_sid,
+).where(
+    Reservation.worker_sid.in_(bindparam("sids", expanding=True)),
+    Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
+)
 
-    Plain column selects, not ORM entities, and only as many workers as the pass needs: a new task
-    usually finds its worker among the first few hundred idle ones, so large workspaces cost little.
+# One page of the longest-idle order: worker sid, idle_since, id, name, attributes, activity sid/name/available.
+_PageQuery = Select[str, datetime, int, str, str, str, str, bool]
+_PageRow = Row[str, datetime, int, str, str, str, str, bool]
+
+
+@lru_cache(maxsize=64)
+def _page_query(
+    *, available_only: bool, restricted: bool, member: bool, room: bool, multitasking: bool
+) -> tuple[_PageQuery, _PageQuery]:
+    """Build (once per shape) the page query of a pool: the first page, and the pages after a keyset."""
+    stmt: _PageQuery = (
+        select(
+            Worker.sid,
+            Worker.idle_since,
+            Worker.id,
+            Worker.friendly_name,
+            Worker.attributes,
+            Activity.sid,
+            Activity.friendly_name,
+            Activity.available,
+        )
+        .join(Activity, Activity.sid == Worker.activity_sid)
+        .order_by(Worker.idle_since, Worker.id)
+        .limit(bindparam("size"))
+    )
+    if not member:
+        stmt = stmt.where(Worker.workspace_sid == bindparam("workspace_sid"))
+    if available_only:
+        stmt = stmt.where(Activity.available.is_(True))
+    if restricted:
+        stmt = stmt.where(Worker.sid.in_(bindparam("worker_sids", expanding=True)))
+    if member:
+        # A queue's members are in its workspace. Leaving the workspace condition out makes SQLite
+        # read the members (an index lookup each) and sort them, instead of walking every worker of
+        # the workspace in idle order until enough members turn up.
+        stmt = stmt.where(
+            Worker.sid.in_(
+                select(TaskQueueMember.worker_sid).where(
+                    TaskQueueMember.task_queue_sid == bindparam("queue_sid")
+                )
+            )
+        )
+    if room:
+        stmt = _with_room(stmt, multitasking=multitasking)
+    idle = bindparam("idle", type_=Worker.idle_since.type)
+    worker_id = bindparam("worker_id", type_=Integer)
+    after = stmt.where(
+        (Worker.idle_since > idle) | ((Worker.idle_since == idle) & (Worker.id > worker_id))
+    )
+    return stmt, after
+
+
+def _with_room(stmt: _PageQuery, *, multitasking: bool) -> _PageQuery:
+    """Keep only workers with room for one more task of the channel (skips full workers in SQL)."""
+    active = Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES)
+    if not multitasking:
+        busy = select(Reservation.id).where(Reservation.worker_sid == Worker.sid, active).exists()
+        return stmt.where(~busy)
+    channel_sid = bindparam("channel_sid", type_=String)
+    used = (
+        select(func.count(Reservation.id))
+        .where(
+            Reservation.worker_sid == Worker.sid,
+            Reservation.task_channel_sid == channel_sid,
+            active,
+        )
+        .scalar_subquery()
+    )
+    return stmt.join(
+        WorkerChannel,
+        (WorkerChannel.worker_sid == Worker.sid) & (WorkerChannel.task_channel_sid == channel_sid),
+    ).where(WorkerChannel.available.is_(True), WorkerChannel.configured_capacity > used)
+
+
+class CandidatePool:
+    """Workers in longest-idle order, read a page at a time and cached for the rest of the pass.
+
+    Pages are read with a keyset on the `(workspace_sid, idle_since, id)` index, so a pass reads only
+    as many workers as it needs; a queue whose members are indexed (`task_queue_member`) reads only
+    its members. Pools of one pass share a registry, so a worker appears as one `Candidate` object
+    whose usage every pool sees (no double booking across queues in one pass).
     """
 
     def __init__(
@@ -187,131 +296,112 @@ class CandidatePool:
         worker_sids: Collection[str] | None = None,
         available_only: bool = True,
         room_on_channel: str | None = None,
+        member_of: str | None = None,
+        registry: dict[str, Candidate] | None = None,
         chunk: int = 64,
     ) -> None:
         self._session = session
         self._ctx = ctx
         self._chunk = chunk
-        stmt = (
-            select(Worker.sid)
-            .join(Activity, Activity.sid == Worker.activity_sid)
-            .where(Worker.workspace_sid == ctx.workspace.sid)
-            .order_by(Worker.idle_since, Worker.id)
+        self._registry: dict[str, Candidate] = {} if registry is None else registry
+        self._stmt = _page_query(
+            available_only=available_only,
+            restricted=worker_sids is not None,
+            member=member_of is not None,
+            room=room_on_channel is not None,
+            multitasking=ctx.workspace.multi_task_enabled,
         )
-        if available_only:
-            stmt = stmt.where(Activity.available.is_(True))
-        if worker_sids is not None:
-            stmt = stmt.where(Worker.sid.in_(list(worker_sids)))
-        if room_on_channel is not None:
-            stmt = self._with_room(
-                stmt, room_on_channel, multitasking=ctx.workspace.multi_task_enabled
-            )
-        # The order is fixed once: reservations made during the pass move idle_since, not this list.
-        self._order = list(session.scalars(stmt))
+        self._params: dict[str, object] = {
+            "workspace_sid": ctx.workspace.sid,
+            "worker_sids": list(worker_sids or ()),
+            "queue_sid": member_of,
+            "channel_sid": room_on_channel,
+        }
+        self._after: tuple[datetime, int] | None = None
+        self._exhausted = False
+        self._seen: set[str] = set()
         self._loaded: list[Candidate] = []
 
-    @staticmethod
-    def _with_room(stmt: Select[str], channel_sid: str, *, multitasking: bool) -> Select[str]:
-        """Keep only workers with room for one more task of the channel (skips full workers in SQL)."""
-        active = Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES)
-        if not multitasking:
-            busy = (
-                select(Reservation.id).where(Reservation.worker_sid == Worker.sid, active).exists()
-            )
-            return stmt.where(~busy)
-        used = (
-            select(func.count(Reservation.id))
-            .where(
-                Reservation.worker_sid == Worker.sid,
-                Reservation.task_channel_sid == channel_sid,
-                active,
-            )
-            .scalar_subquery()
-        )
-        return stmt.join(
-            WorkerChannel,
-            (WorkerChannel.worker_sid == Worker.sid)
-            & (WorkerChannel.task_channel_sid == channel_sid),
-        ).where(WorkerChannel.available.is_(True), WorkerChannel.configured_capacity > used)
-
     def __bool__(self) -> bool:
-        return bool(self._order)
+        if not self._loaded and not self._exhausted:
+            self._load_next()
+        return bool(self._loaded)
 
     def __iter__(self) -> Iterator[Candidate]:
         index = 0
         while True:
             if index >= len(self._loaded):
-                if len(self._loaded) >= len(self._order):
+                if self._exhausted:
                     return
                 self._load_next()
+                continue
             yield self._loaded[index]
             index += 1
 
+    def loaded(self) -> list[Candidate]:
+        """Return every candidate read so far (all of them once iterated to the end)."""
+        return self._loaded
+
+    def _next_page(self) -> list[_PageRow]:
+        """Read the next page of the order (skipping workers already seen: a reservation made
+        during the pass moves a worker's idle_since to now, so it can come round again)."""
+        page: list[_PageRow] = []
+        while not page and not self._exhausted:
+            stmt = self._stmt[self._after is not None]
+            after = self._after or (None, None)
+            params = {**self._params, "size": self._chunk, "idle": after[0], "worker_id": after[1]}
+            rows = self._session.execute(stmt, params).all()
+            if len(rows) < self._chunk:
+                self._exhausted = True
+            if rows:
+                self._after = (rows[-1][1], rows[-1][2])
+            self._chunk = min(self._chunk * 2, 1024)
+            for row in rows:
+                if row[0] not in self._seen:
+                    self._seen.add(row[0])
+                    page.append(row)
+        return page
+
     def _load_next(self) -> None:
-        sids = self._order[len(self._loaded) : len(self._loaded) + self._chunk]
-        self._chunk = min(self._chunk * 2, 1024)
-        session, workspace_sid = self._session, self._ctx.workspace.sid
-        rows = {
-            row[1]: row
-            for row in session.execute(
-                select(
-                    Worker.id,
-                    Worker.sid,
-                    Worker.friendly_name,
-                    Worker.attributes,
-                    Worker.idle_since,
-                    Activity.sid,
-                    Activity.friendly_name,
-                    Activity.available,
-                )
-                .join(Activity, Activity.sid == Worker.activity_sid)
-                .where(Worker.sid.in_(sids))
-            )
-        }
+        page = self._next_page()
+        sids = [row[0] for row in page if row[0] not in self._registry]
+        if sids:
+            self._register(sids, {row[0]: row for row in page})
+        self._loaded.extend(self._registry[row[0]] for row in page if row[0] in self._registry)
+
+    def _register(self, sids: list[str], rows: dict[str, _PageRow]) -> None:
+        """Build the candidates of new workers: channels, then usage and pending offers, in two queries."""
         channels: dict[str, dict[str, ChannelRow]] = defaultdict(dict)
-        for worker_sid, channel_sid, capacity, channel_available in session.execute(
-            select(
-                WorkerChannel.worker_sid,
-                WorkerChannel.task_channel_sid,
-                WorkerChannel.configured_capacity,
-                WorkerChannel.available,
-            ).where(WorkerChannel.worker_sid.in_(sids))
+        for worker_sid, channel_sid, capacity, channel_available in self._session.execute(
+            _CHANNELS_OF_WORKERS, {"sids": sids}
         ):
             channels[worker_sid][channel_sid] = ChannelRow(capacity, channel_available)
         per_worker: dict[str, dict[str, int]] = defaultdict(dict)
-        for (worker_sid, channel_sid), figures in channel_usage(
-            session, workspace_sid=workspace_sid, worker_sids=sids
-        ).items():
-            per_worker[worker_sid][channel_sid] = figures.consumed
         pending: dict[str, set[str]] = defaultdict(set)
-        for worker_sid, task_sid in session.execute(
-            select(Reservation.worker_sid, Reservation.task_sid).where(
-                Reservation.worker_sid.in_(sids), Reservation.reservation_status == "pending"
-            )
+        for worker_sid, channel_sid, status, task_sid in self._session.execute(
+            _ACTIVE_RESERVATIONS_OF_WORKERS, {"sids": sids}
         ):
-            pending[worker_sid].add(task_sid)
+            usage = per_worker[worker_sid]
+            usage[channel_sid] = usage.get(channel_sid, 0) + 1
+            if status == "pending":
+                pending[worker_sid].add(task_sid)
         for sid in sids:
             row = rows.get(sid)
             if row is None:
                 continue
-            self._loaded.append(
-                Candidate(
-                    worker=WorkerRow(
-                        id=row[0],
-                        sid=sid,
-                        friendly_name=row[2],
-                        attributes=row[3],
-                        idle_since=row[4],
-                    ),
-                    activity=ActivityRow(sid=row[5], friendly_name=row[6], available=row[7]),
-                    channels=channels.get(sid, {}),
-                    usage=per_worker.get(sid, {}),
-                    pending_tasks=pending.get(sid, set()),
-                )
+            self._registry[sid] = Candidate(
+                worker=WorkerRow(
+                    id=row[2],
+                    sid=sid,
+                    friendly_name=row[3],
+                    attributes=row[4],
+                    idle_since=row[1],
+                ),
+                activity=ActivityRow(sid=row[5], friendly_name=row[6], available=row[7]),
+                channels=channels.get(sid, {}),
+                usage=per_worker.get(sid, {}),
+                pending_tasks=pending.get(sid, set()),
             )
-        if len(rows) < len(sids):
-            # Workers deleted since the order was read: keep the bookkeeping aligned.
-            self._order = [sid for sid in self._order if sid in rows or sid not in sids]
 
 
 def queue_matches(
@@ -320,8 +410,6 @@ def queue_matches(
     """Tell whether the worker satisfies the queue's `target_workers` (cached for the pass)."""
     key = (queue.sid, candidate.worker.sid)
     if key not in cache:
-        from taskrouter_emulator.task_queues.service import matches
-
         cache[key] = matches(queue, candidate.document(ctx))
     return cache[key]
 

@@ -12,10 +12,11 @@ higher priority first, then FIFO/LIFO by `virtual_start_time`, queue kinds order
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,9 +36,12 @@ from taskrouter_emulator.routing.eligibility import (
 )
 from taskrouter_emulator.routing.events import task_event
 from taskrouter_emulator.sids import Prefix, is_sid
+from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workflows.configuration import Target
 
 WAITING = ("pending", "reserved")
+# Twilio cancels a task after this many pending -> reserved transitions.
+MAX_ASSIGNMENT_COUNT = 1000
 WORKFLOW_TIMEOUT_REASON = "Task canceled on Workflow timeout"
 WORKFLOW_SKIPPED_REASON = "Task skipped out of the Workflow"
 
@@ -191,6 +195,9 @@ def route(
         return
     if worker_sids is not None and not worker_sids:
         return
+    if task_sids is None and worker_sids is not None:
+        _route_workers(ctx, worker_sids)
+        return
     stmt = select(Task).where(
         Task.workspace_sid == ctx.workspace.sid, Task.assignment_status.in_(WAITING)
     )
@@ -203,31 +210,184 @@ def route(
     ]
     if not tasks:
         return
-    channels = {t.task_channel_sid for t in tasks}
-    # When every waiting task is on one channel, workers without room on it are left out in SQL.
-    candidates = CandidatePool(
-        ctx.session,
-        ctx,
-        worker_sids=worker_sids,
-        room_on_channel=next(iter(channels)) if len(channels) == 1 else None,
-    )
-    direct = _direct_candidates(ctx, tasks)
-    if not candidates and not direct:
-        return
-    outstanding = _pending_counts(ctx, tasks)
+    outstanding = _PendingCounts(ctx)
+    outstanding.prefetch(t for t in tasks if t.assignment_status == "reserved")
+    ordered = sorted(tasks, key=lambda t: _task_order(ctx, t))
+    _offer(ctx, ordered, _Pools(ctx, tasks, worker_sids), outstanding)
+
+
+class _Pools:
+    """The candidate pools of one routing pass: one per indexed queue (its members only), one shared
+    by the rest; all share one registry, so a worker's usage is counted once across them."""
+
+    def __init__(
+        self,
+        ctx: RoutingContext,
+        tasks: list[Task],
+        worker_sids: Collection[str] | None,
+        *,
+        by_membership: bool = True,
+    ) -> None:
+        self._ctx = ctx
+        self._worker_sids = worker_sids
+        self._by_membership = by_membership
+        self.registry: dict[str, Candidate] = {}
+        self._pools: dict[str | None, CandidatePool] = {}
+        channels = {t.task_channel_sid for t in tasks}
+        # When every waiting task is on one channel, workers without room on it are left out in SQL.
+        self._room_on_channel = next(iter(channels)) if len(channels) == 1 else None
+
+    def for_queue(self, queue: TaskQueue | None) -> CandidatePool:
+        """Return the pool of workers a task of this queue (None: direct to a worker) may go to."""
+        indexed = self._by_membership and queue is not None and queue.members_indexed
+        key = queue.sid if indexed and queue is not None else None
+        if key not in self._pools:
+            self._pools[key] = CandidatePool(
+                self._ctx.session,
+                self._ctx,
+                worker_sids=self._worker_sids,
+                room_on_channel=self._room_on_channel,
+                member_of=key,
+                registry=self.registry,
+            )
+        return self._pools[key]
+
+
+def _offer(
+    ctx: RoutingContext, tasks: Iterable[Task], pools: _Pools, outstanding: _PendingCounts
+) -> None:
+    """Offer each task, in the given (routing) order, to the best eligible workers of its pool."""
+    direct = _DirectCandidates(ctx)
     cache: dict[tuple[str, str], bool] = {}
-    for task in sorted(tasks, key=lambda t: _task_order(ctx, t)):
+    for task in tasks:
         if is_sid(task.routing_target or "", Prefix.WORKER):
-            _route_to_worker(ctx, task, candidates, direct, outstanding)
+            _route_to_worker(ctx, task, pools.for_queue(None), direct, outstanding)
             continue
         queue = ctx.queues.get(task.task_queue_sid or "")
         if queue is None:
             continue
-        wanted = queue.max_reserved_workers - outstanding.get(task.sid, 0)
+        wanted = queue.max_reserved_workers - outstanding.get(task)
         if wanted <= 0:
             continue
-        for candidate in eligible(ctx, task, queue, candidates, cache, limit=wanted)[:wanted]:
+        pool = pools.for_queue(queue)
+        for candidate in eligible(ctx, task, queue, pool, cache, limit=wanted)[:wanted]:
             _reserve(ctx, task, candidate, queue, outstanding)
+
+
+def _route_workers(ctx: RoutingContext, worker_sids: Collection[str]) -> None:
+    """Offer these workers the waiting tasks they can take, best task first.
+
+    Reads only the tasks of the queues the workers are members of (plus queues evaluated per
+    candidate and tasks addressed to them), in routing order, a page at a time, and stops once none
+    of the workers has room left.
+    """
+    session = ctx.session
+    # One pool of just these workers serves every queue (eligible() checks each queue's expression).
+    pools = _Pools(ctx, [], worker_sids, by_membership=False)
+    workers = pools.for_queue(None)
+    candidates = list(workers)
+    multitasking = ctx.workspace.multi_task_enabled
+    direct_tasks = sorted(
+        session.scalars(
+            # Worker SIDs are unique, so no workspace condition: with one, SQLite's planner picks
+            # the (workspace_sid, assignment_status) index and reads every waiting task.
+            select(Task).where(
+                Task.routing_target.in_(list(worker_sids)),
+                Task.assignment_status.in_(WAITING),
+            )
+        ),
+        key=lambda t: _task_order(ctx, t),
+    )
+    if not candidates and not any(t.ignore_capacity for t in direct_tasks):
+        return
+    queue_sids = members.queues_of(session, worker_sids) | set(
+        members.unindexed_queues(session, ctx.workspace.sid)
+    )
+    rooms = _channels_with_room(candidates, ctx)
+    outstanding = _PendingCounts(ctx)
+    outstanding.prefetch(t for t in direct_tasks if t.assignment_status == "reserved")
+    streams: list[Iterable[Task]] = [direct_tasks]
+    if queue_sids and rooms:
+        for order in ("FIFO", "LIFO"):
+            streams.append(_waiting_in_queues(ctx, queue_sids, order, rooms, outstanding))
+    remaining_direct = len(direct_tasks)
+
+    def until_full() -> Iterator[Task]:
+        nonlocal remaining_direct
+        for task in heapq.merge(*streams, key=lambda t: _task_order(ctx, t)):
+            if task.routing_target in worker_sids:
+                remaining_direct -= 1
+            yield task
+            if not remaining_direct and not any(
+                c.has_any_room(multitasking=multitasking) for c in candidates
+            ):
+                return
+
+    _offer(ctx, until_full(), pools, outstanding)
+
+
+def _channels_with_room(candidates: list[Candidate], ctx: RoutingContext) -> set[str]:
+    multitasking = ctx.workspace.multi_task_enabled
+    return {
+        channel_sid
+        for candidate in candidates
+        for channel_sid in (candidate.channels if multitasking else ctx.channels)
+        if candidate.has_room(channel_sid, multitasking=multitasking)
+    }
+
+
+def _waiting_in_queues(
+    ctx: RoutingContext,
+    queue_sids: set[str],
+    order: str,
+    channel_sids: set[str],
+    outstanding: _PendingCounts,
+) -> Iterator[Task]:
+    """Yield the waiting tasks of the queues with this task order, in routing order, page by page."""
+    session = ctx.session
+    sids = list(
+        session.scalars(
+            select(TaskQueue.sid).where(
+                TaskQueue.sid.in_(list(queue_sids)), TaskQueue.task_order == order
+            )
+        )
+    )
+    if not sids:
+        return
+    moment = Task.virtual_start_time
+    stmt = (
+        select(Task)
+        .where(
+            Task.task_queue_sid.in_(sids),
+            Task.assignment_status.in_(WAITING),
+            Task.task_channel_sid.in_(list(channel_sids)),
+        )
+        .order_by(Task.priority.desc(), moment.desc() if order == "LIFO" else moment.asc(), Task.id)
+    )
+    after: tuple[int, datetime, int] | None = None
+    size = 32
+    while True:
+        page_stmt = stmt.limit(size)
+        if after is not None:
+            priority, start, task_id = after
+            later = moment < start if order == "LIFO" else moment > start
+            page_stmt = page_stmt.where(
+                (Task.priority < priority)
+                | (
+                    (Task.priority == priority)
+                    & (later | ((moment == start) & (Task.id > task_id)))
+                )
+            )
+        page = list(session.scalars(page_stmt))
+        if not page:
+            return
+        last = page[-1]
+        after = (last.priority, last.virtual_start_time, last.id)
+        outstanding.prefetch(t for t in page if t.assignment_status == "reserved")
+        yield from page
+        if len(page) < size:
+            return
+        size = min(size * 2, 512)
 
 
 def reevaluate_workflow(ctx: RoutingContext, workflow_sid: str) -> None:
@@ -359,41 +519,73 @@ def _task_order(ctx: RoutingContext, task: Task) -> tuple[int, int, float]:
     return (-task.priority, kind, -moment if order == "LIFO" else moment)
 
 
-def _pending_counts(ctx: RoutingContext, tasks: list[Task]) -> dict[str, int]:
-    reserved = [t.sid for t in tasks if t.assignment_status == "reserved"]
-    if not reserved:
-        return {}
-    rows = ctx.session.execute(
-        select(Reservation.task_sid, func.count())
-        .where(Reservation.task_sid.in_(reserved), Reservation.reservation_status == "pending")
-        .group_by(Reservation.task_sid)
-    )
-    return {row[0]: row[1] for row in rows}
+class _PendingCounts:
+    """How many pending reservations each task of the pass holds (read once per task, then kept)."""
+
+    def __init__(self, ctx: RoutingContext) -> None:
+        self._ctx = ctx
+        self._counts: dict[str, int] = {}
+
+    def get(self, task: Task) -> int:
+        """Return the task's pending reservations."""
+        if task.sid not in self._counts:
+            self._counts[task.sid] = (
+                self._ctx.session.scalar(
+                    select(func.count()).where(
+                        Reservation.task_sid == task.sid,
+                        Reservation.reservation_status == "pending",
+                    )
+                )
+                or 0
+                if task.assignment_status == "reserved"
+                else 0
+            )
+        return self._counts[task.sid]
+
+    def prefetch(self, tasks: Iterable[Task]) -> None:
+        """Read the counts of many tasks in one grouped query."""
+        reserved = [t.sid for t in tasks if t.sid not in self._counts]
+        if not reserved:
+            return
+        self._counts.update(dict.fromkeys(reserved, 0))
+        rows = self._ctx.session.execute(
+            select(Reservation.task_sid, func.count())
+            .where(Reservation.task_sid.in_(reserved), Reservation.reservation_status == "pending")
+            .group_by(Reservation.task_sid)
+        )
+        self._counts.update({row[0]: row[1] for row in rows})
+
+    def add(self, task: Task) -> None:
+        """Count a reservation just made for the task."""
+        self._counts[task.sid] = self.get(task) + 1
 
 
-def _direct_candidates(ctx: RoutingContext, tasks: list[Task]) -> dict[str, Candidate]:
-    sids = {
-        t.routing_target
-        for t in tasks
-        if t.ignore_capacity and is_sid(t.routing_target or "", Prefix.WORKER)
-    }
-    if not sids:
-        return {}
-    found = load_candidates(
-        ctx.session, ctx, worker_sids=[s for s in sids if s], available_only=False
-    )
-    return {c.worker.sid: c for c in found}
+class _DirectCandidates:
+    """Workers named by IgnoreCapacity tasks, whatever their activity (loaded when first needed)."""
+
+    def __init__(self, ctx: RoutingContext) -> None:
+        self._ctx = ctx
+        self._found: dict[str, Candidate | None] = {}
+
+    def get(self, worker_sid: str) -> Candidate | None:
+        """Return the named worker as a candidate, or None if it does not exist."""
+        if worker_sid not in self._found:
+            found = load_candidates(
+                self._ctx.session, self._ctx, worker_sids=[worker_sid], available_only=False
+            )
+            self._found[worker_sid] = found[0] if found else None
+        return self._found[worker_sid]
 
 
 def _route_to_worker(
     ctx: RoutingContext,
     task: Task,
     candidates: CandidatePool,
-    direct: dict[str, Candidate],
-    outstanding: dict[str, int],
+    direct: _DirectCandidates,
+    outstanding: _PendingCounts,
 ) -> None:
     """Direct routing: the named worker only; with IgnoreCapacity it gets the task even when busy or away."""
-    if outstanding.get(task.sid, 0):
+    if outstanding.get(task):
         return
     if task.ignore_capacity:
         candidate = direct.get(task.routing_target or "")
@@ -410,10 +602,9 @@ def _reserve(
     task: Task,
     candidate: Candidate,
     queue: TaskQueue | None,
-    outstanding: dict[str, int],
+    outstanding: _PendingCounts,
 ) -> None:
     from taskrouter_emulator.reservations import service as reservation_service
-    from taskrouter_emulator.tasks.service import MAX_ASSIGNMENT_COUNT
 
     if task.assignment_status == "pending" and task.assignment_count >= MAX_ASSIGNMENT_COUNT:
         _cancel(ctx, task, "Task TTL Exceeded or Max assignment count exceeded")
@@ -423,7 +614,7 @@ def _reserve(
     worker = ctx.session.scalars(select(Worker).where(Worker.sid == candidate.worker.sid)).one()
     reservation_service.create(ctx, task=task, worker=worker, queue=queue)
     candidate.take(task)
-    outstanding[task.sid] = outstanding.get(task.sid, 0) + 1
+    outstanding.add(task)
 
 
 def _end_pending_offers(ctx: RoutingContext, task: Task) -> list[str]:

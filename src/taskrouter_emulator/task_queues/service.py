@@ -19,6 +19,7 @@ from taskrouter_emulator.expressions import evaluate, parse
 from taskrouter_emulator.jsontext import loads_strict
 from taskrouter_emulator.models import Activity, Task, TaskQueue, Worker, Workflow, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
+from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workers.context import parse_attributes, worker_variables
 from taskrouter_emulator.workflows.configuration import ConfigurationError, parse_configuration
 
@@ -153,6 +154,7 @@ def create(
         assignment_activity_sid=assignment_activity_sid,
     )
     session.add(queue)
+    members.refresh_queue(session, queue)
     session.flush()
     _record(session, clock, workspace, queue, "task-queue.created", f"TaskQueue {name} created")
     return queue
@@ -186,6 +188,8 @@ def update(
         assignment_activity_sid=assignment_activity_sid,
     )
     queue.date_updated = clock.now()
+    if queue.target_workers != previous_expression:
+        members.refresh_queue(session, queue)
     session.flush()
     _record(
         session,

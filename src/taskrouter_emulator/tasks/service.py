@@ -39,7 +39,7 @@ MAX_PRIORITY = 2**31 - 1
 MAX_ATTRIBUTES_LENGTH = 4096
 # An assigned task is deleted by the system after 24 hours (not configurable on Twilio).
 ASSIGNED_TASK_LIFETIME = 86400
-MAX_ASSIGNMENT_COUNT = 1000
+MAX_ASSIGNMENT_COUNT = engine.MAX_ASSIGNMENT_COUNT
 # Tasks per workspace in any state (Twilio's limits page); checked in strict-limits mode only,
 # because counting them on every create costs time that the hot path should not pay by default.
 MAX_TASKS_PER_WORKSPACE = 500_000

@@ -25,6 +25,7 @@ from taskrouter_emulator.events import recorder
 from taskrouter_emulator.expressions import Expression, ExpressionError, evaluate, parse
 from taskrouter_emulator.models import Activity, Reservation, TaskQueue, Worker, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
+from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workers import channels
 from taskrouter_emulator.workers.context import ChannelState, parse_attributes, worker_variables
 
@@ -135,7 +136,7 @@ def create(
     _flush(session, name)
     versions.created(session, worker)
     channels.add_worker_to_channels(session, clock=clock, worker=worker)
-    session.flush()
+    members.refresh_worker(session, worker)
     _record(session, clock, workspace, worker, activity, "worker.created", f"Worker {name} created")
     return worker
 
@@ -197,7 +198,8 @@ def _apply_update(
     now = clock.now()
     previous_since = worker.date_status_changed
     attributes_changed = text is not None and text != worker.attributes
-    if name is not None and name != worker.friendly_name:
+    renamed = name is not None and name != worker.friendly_name
+    if name is not None and renamed:
         worker.friendly_name = name
         worker.friendly_name_key = name.lower()
     if text is not None and attributes_changed:
@@ -208,6 +210,8 @@ def _apply_update(
     versions.bump(session, worker, now)
     worker.date_updated = now
     _flush(session, worker.friendly_name)
+    if renamed or attributes_changed:
+        members.refresh_worker(session, worker)
     if moved:
         _record_activity_change(
             session, clock, workspace, worker, current, previous_since, target, now
