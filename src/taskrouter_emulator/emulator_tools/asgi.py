@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope, Send
 
@@ -23,7 +25,9 @@ async def caller_account(scope: Scope) -> str | None:
     authenticator: Any = scope["app"].state.authenticator
     try:
         account: str = await run_in_threadpool(authenticator.account_for, header)
-    except TwilioError:
+    except (TwilioError, DBAPIError, PoolTimeoutError):
+        # Refused credentials, or a database that cannot answer: the route's own handling
+        # answers (401, or 503 from the error handler).
         return None
     return account
 

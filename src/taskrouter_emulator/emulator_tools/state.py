@@ -12,7 +12,14 @@ from sqlalchemy import ColumnElement, Integer, Table, delete, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.db.locks import workspace_lock
-from taskrouter_emulator.models import AccountClock, Base, Fault, RateWindow, Workspace
+from taskrouter_emulator.models import (
+    AccountClock,
+    Base,
+    BridgeSession,
+    Fault,
+    RateWindow,
+    Workspace,
+)
 
 # Tables that are not TaskRouter state: credentials and the emulator's own controls.
 NOT_STATE = {
@@ -21,6 +28,7 @@ NOT_STATE = {
     AccountClock.__tablename__: "the account's emulated time (moved by /emulator/clock)",
     Fault.__tablename__: "injected faults (emulator controls)",
     RateWindow.__tablename__: "request-rate windows (transient)",
+    BridgeSession.__tablename__: "open worker SDK connections (transient)",
 }
 
 

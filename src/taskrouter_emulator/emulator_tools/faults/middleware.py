@@ -67,7 +67,12 @@ def _has_faults(engine: Engine, account_sid: str) -> bool:
 
 
 def _inject(app: Any, account_sid: str, method: str, path: str) -> Injection | None:
-    if not _has_faults(app.state.engine, account_sid):
+    try:
+        if not _has_faults(app.state.engine, account_sid):
+            return None
+    except Exception:
+        # Database unreachable or saturated (a raw connection raises the driver's own errors):
+        # let the request through; its handler answers 503.
         return None
     with unit_of_work(app.state.sessionmaker) as session:
         return service.inject(session, account_sid=account_sid, method=method, path=path)
