@@ -15,7 +15,7 @@ from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
 from taskrouter_emulator.api.methods import guard_fixed_paths
-from taskrouter_emulator.api.write_gate import WriteGate
+from taskrouter_emulator.api.write_gate import Admission, WriteGate
 from taskrouter_emulator.auth import Authenticator
 from taskrouter_emulator.bridge.router import router as bridge_router
 from taskrouter_emulator.callbacks import outbox
@@ -23,7 +23,14 @@ from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
-from taskrouter_emulator.db.engine import REQUEST_THREADS, is_sqlite, make_engine, read_engine
+from taskrouter_emulator.db.engine import (
+    ADMITTED_REQUESTS,
+    REQUEST_THREADS,
+    SATURATION_TIMEOUT,
+    is_sqlite,
+    make_engine,
+    read_engine,
+)
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, Listener
 from taskrouter_emulator.db.session import make_sessionmaker, unit_of_work
@@ -153,6 +160,9 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         inspector_router,
     ):
         app.include_router(router)
+    # Innermost first: admission (no more requests inside than pool threads), then the write gate
+    # (writes queue per workspace before taking an admission slot), then faults and rate limits.
+    app.add_middleware(Admission, limit=ADMITTED_REQUESTS, timeout=SATURATION_TIMEOUT)
     app.add_middleware(WriteGate, single_writer=is_sqlite(settings.database_url))
     app.add_middleware(RateLimits)
     app.add_middleware(FaultInjection)

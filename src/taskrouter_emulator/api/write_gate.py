@@ -11,9 +11,12 @@ at most one thread per workspace then waits on the database lock, for a holder i
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from taskrouter_emulator.errors import error_body
 
 _WORKSPACE_PATH = re.compile(r"^/v1/Workspaces/(WS[0-9a-fA-F]{32})")
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -60,3 +63,51 @@ class WriteGate:
         else:
             self._locks[key] = (lock, users - 1)
 
+
+
+class Admission:
+    """ASGI middleware: at most `limit` requests inside the app at once; others wait here.
+
+    A request takes a database connection in its first dependency and keeps it until its last step,
+    needing a pool thread for each step in between. Admitting no more requests than there are pool
+    threads means every admitted request can always get a thread and a connection, so a burst of
+    hundreds of connections queues here (as coroutines) instead of exhausting the pool. A request
+    that waits longer than `timeout` seconds is answered 503 with Twilio's error JSON.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+        self._slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self.timeout)
+        except TimeoutError:
+            await _saturated(send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()
+
+
+async def _saturated(send: Send) -> None:
+    body = json.dumps(
+        error_body(503, 20503, "The emulator is saturated: try again shortly")
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"1"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

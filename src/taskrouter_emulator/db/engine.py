@@ -22,6 +22,9 @@ from taskrouter_emulator.errors import ServiceUnavailable
 # plus the background threads (scheduler, the webhook dispatcher's database thread and its token
 # lookups): each can hold one connection, so the pool holds that many and no request waits.
 REQUEST_THREADS = 40
+# Requests admitted into the app at once (api.write_gate.Admission): fewer than the threads, so an
+# admitted request always finds a thread for its next step, and a connection in the pool.
+ADMITTED_REQUESTS = 32
 BACKGROUND_CONNECTIONS = 12
 # A request that cannot get a connection or the write slot within this time answers 503 quickly.
 SATURATION_TIMEOUT = 10.0
