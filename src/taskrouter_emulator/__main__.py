@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from taskrouter_emulator import __version__
-from taskrouter_emulator.config import Settings
+from taskrouter_emulator.config import KEEP_ALIVE_SECONDS, Settings
 from taskrouter_emulator.db.migrate import upgrade
 
 if TYPE_CHECKING:
@@ -89,7 +89,15 @@ def serve(app: FastAPI, *, host: str, port: int, log_level: str, banner: str) ->
                 sys.stdout.write(banner)
                 sys.stdout.flush()
 
-    AnnouncingServer(uvicorn.Config(app, host=host, port=port, log_level=log_level)).run()
+    AnnouncingServer(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+    ).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         log_level=args.log_level,
         workers=args.workers,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
 

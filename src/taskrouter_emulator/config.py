@@ -8,6 +8,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
+# Idle keep-alive connections are closed after this long. Longer than the clients' own idle expiry
+# (httpx: 5 s, Node: 5 s) so a client never reuses a connection the server is closing at that very
+# moment, which loses a POST with a connection error (uvicorn's default is also 5 s).
+KEEP_ALIVE_SECONDS = 30
 
 
 class Settings(BaseSettings):

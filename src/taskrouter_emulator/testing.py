@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from taskrouter_emulator import config
+
 if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
@@ -141,7 +143,11 @@ def start_server(
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            _StatusRecorder(app, statuses), host="127.0.0.1", port=port, log_level="warning"
+            _StatusRecorder(app, statuses),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_keep_alive=config.KEEP_ALIVE_SECONDS,
         )
     )
     thread = threading.Thread(target=server.run, name="taskrouter-emulator", daemon=True)
