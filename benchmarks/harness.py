@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
-
-def free_port() -> int:
-    """Return a loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _admin_url(server_url: str) -> URL:
-    return make_url(server_url).set(drivername="postgresql+psycopg")
+from taskrouter_emulator.testing import free_port, postgres_database
 
 
 @contextmanager
@@ -41,16 +29,8 @@ def scratch_database(server_url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="tre-bench-") as directory:
             yield f"sqlite:///{Path(directory) / 'bench.db'}"
         return
-    name = f"tre_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_admin_url(server_url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield _admin_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(server_url, prefix="tre_bench") as url:
+        yield url
 
 
 def argument_parser(description: str | None) -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ answered all of them. Prints callbacks per second; the aim is at least 500/s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -22,11 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.models import WebhookDelivery
+from taskrouter_emulator.testing import free_port, postgres_database
 
 RECEIVER = """
 import asyncio
@@ -45,14 +47,6 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": body})
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(url: str) -> None:
@@ -99,19 +93,16 @@ def main() -> None:
     parser.add_argument("--workspaces", type=int, default=50)
     parser.add_argument("--verbose", action="store_true", help="print progress while draining")
     parser.add_argument(
-        "--database-url", default=None, help="PostgreSQL database (dropped and recreated)"
+        "--database-url", default=None, help="PostgreSQL server: a scratch database is made there"
     )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        database_url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        if args.database_url:
-            url = make_url(args.database_url)
-            admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-            admin.dispose()
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        database_url = (
+            stack.enter_context(postgres_database(args.database_url, prefix="tre_bench"))
+            if args.database_url
+            else f"sqlite:///{Path(tmp) / 'bench.db'}"
+        )
         receiver_port, server_port = free_port(), free_port()
         receiver_file = Path(tmp) / "receiver.py"
         receiver_file.write_text(RECEIVER)

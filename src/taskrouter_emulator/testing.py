@@ -108,26 +108,35 @@ def free_port() -> int:
 
 
 @contextmanager
+def postgres_database(server_url: str, *, prefix: str = "tre_test") -> Iterator[str]:
+    """Create a new, empty database `<prefix>_<random>` on a PostgreSQL server; drop it afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
 def fresh_database(directory: Path) -> Iterator[str]:
     """Create an empty database on the configured backend (SQLite file or a new Postgres database)."""
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     configured = os.environ.get(DATABASE_URL_VARIABLE)
     if not configured or make_url(configured).get_backend_name() == "sqlite":
         yield f"sqlite:///{directory / f'taskrouter-{uuid.uuid4().hex[:8]}.db'}"
         return
-    admin_url = make_url(configured).set(drivername="postgresql+psycopg")
-    name = f"tre_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(configured) as url:
+        yield url
 
 
 def start_server(

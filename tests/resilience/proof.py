@@ -19,14 +19,13 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from taskrouter_emulator.testing import postgres_database
 from tests.resilience.processes import server_process
 
 HOLDING = ("reservation.created",)
@@ -205,22 +204,6 @@ def run_proof(
     return outcome
 
 
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A fresh database on a PostgreSQL server, dropped afterwards."""
-    admin_url = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"tre_proof_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     """Full-size proof from the command line; prints the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -232,7 +215,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=32)
     args = parser.parse_args()
-    with scratch_database(args.database_url) as url:
+    with postgres_database(args.database_url, prefix="tre_proof") as url:
         outcome = run_proof(
             url,
             processes=args.processes,

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import make_url
 
+from taskrouter_emulator.testing import postgres_database
 from tests.resilience.pgcluster import throwaway_cluster
-from tests.resilience.proof import run_proof, scratch_database
+from tests.resilience.proof import run_proof
 
 
 @pytest.fixture
@@ -17,10 +18,10 @@ def postgres_url() -> Iterator[str]:
     """The suite's PostgreSQL server if it runs on one, else a throw-away cluster of its own."""
     configured = os.environ.get("TASKROUTER_TEST_DATABASE_URL")
     if configured and make_url(configured).get_backend_name() == "postgresql":
-        with scratch_database(configured) as url:
+        with postgres_database(configured) as url:
             yield url
         return
-    with throwaway_cluster() as cluster, scratch_database(cluster.url) as url:
+    with throwaway_cluster() as cluster, postgres_database(cluster.url) as url:
         yield url
 
 
