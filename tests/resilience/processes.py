@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 
-
-def free_port() -> int:
-    """Return a free loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from taskrouter_emulator.testing import free_port
 
 
 def spawn(database_url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
