@@ -64,8 +64,8 @@ def export(
         stmt = select(*columns).where(
             state.scope_filter(table, account_sid=account_sid, workspace_sids=scope_sids)
         )
-        if key is not None:
-            stmt = stmt.order_by(table.c[key])
+        # A stable row order (the key), so exporting the same state twice gives the same document.
+        stmt = stmt.order_by(*table.primary_key.columns)
         tables[table.name] = [
             {c.name: _dump_value(row[i]) for i, c in enumerate(columns)}
             for row in session.execute(stmt)
