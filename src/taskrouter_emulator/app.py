@@ -35,6 +35,7 @@ from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, Listener
 from taskrouter_emulator.db.session import make_sessionmaker, unit_of_work
 from taskrouter_emulator.emulator_tools.faults.middleware import FaultInjection
+from taskrouter_emulator.emulator_tools.faults.presence import FaultPresence
 from taskrouter_emulator.emulator_tools.faults.router import router as faults_router
 from taskrouter_emulator.emulator_tools.limits.middleware import RateLimits
 from taskrouter_emulator.emulator_tools.reset.router import router as reset_router
@@ -68,6 +69,10 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     read_factory = make_sessionmaker(read_engine(engine))
+    # One server process per SQLite database: it sees every change to the faults (presence.py).
+    fault_presence = FaultPresence() if is_sqlite(settings.database_url) else None
+    if fault_presence is not None:
+        fault_presence.install(factory)
     # `clock` is the base time source (real time unless a test injects one it moves); each account's
     # time is stored in the database on top of it (clocks.py).
     clocks = Clocks(clock or EmulatorClock(), default_frozen=settings.clock == "frozen")
@@ -139,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.clocks = clocks
     app.state.authenticator = authenticator
     app.state.scheduler = scheduler
+    app.state.fault_presence = fault_presence
     register_error_handlers(app)
     for router in (
         admin_router,

@@ -12,6 +12,7 @@ import binascii
 import hmac
 import threading
 
+import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -53,8 +54,20 @@ class Authenticator:
         self._known: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
-    def account_for(self, header: str | None) -> str:
-        """Return the account SID the credentials belong to, or raise 401."""
+    async def authenticate(self, header: str | None) -> str:
+        """`account_for` from the event loop: a thread only when the account's token must be read."""
+        account_sid = self.account_for(header, read_database=False)
+        if account_sid is None:
+            account_sid = await anyio.to_thread.run_sync(self.account_for, header)
+        assert account_sid is not None
+        return account_sid
+
+    def account_for(self, header: str | None, *, read_database: bool = True) -> str | None:
+        """Return the account SID the credentials belong to, or raise 401.
+
+        With `read_database=False`, return None instead of reading (or binding) a token that this
+        process has not seen yet.
+        """
         username, password = parse_basic(header)
         is_key = is_sid(username, Prefix.API_KEY)
         if not (is_sid(username, Prefix.ACCOUNT) or is_key):
@@ -67,7 +80,14 @@ class Authenticator:
                 return settings.account_sid
             raise AuthenticationFailed("Authentication Error - invalid username or auth token")
         account_sid = settings.account_sid if is_key else username
-        token = self._bound_token(username, account_sid, password)
+        if read_database:
+            token = self._bound_token(username, account_sid, password)
+        else:
+            with self._lock:
+                cached = self._known.get(username)
+            if cached is None:
+                return None
+            token = cached[1]
         if not hmac.compare_digest(token, password):
             raise AuthenticationFailed(
                 "Authentication Error - the auth token does not match this account"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.pagination import PageRequest, page_request
+from taskrouter_emulator.api.threads import FINISHED, InThread, finish
 from taskrouter_emulator.api.urls import public_base_url
 from taskrouter_emulator.clock import LazyClock
 from taskrouter_emulator.clocks import Clocks
@@ -21,13 +23,13 @@ from taskrouter_emulator.scheduler import due_times, timers
 from taskrouter_emulator.workspaces import service as workspace_service
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Return the app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clocks(request: Request) -> Clocks:
+async def get_clocks(request: Request) -> Clocks:
     """Return the registry of account clocks."""
     clocks: Clocks = request.app.state.clocks
     return clocks
@@ -36,31 +38,35 @@ def get_clocks(request: Request) -> Clocks:
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Open the request's session; commit before the response is sent, roll back on error.
 
     GET requests get a read-only view that takes no write lock, so reads never wait for writers.
+    Opening a session touches no connection; a sync endpoint (`api.threads.OneHopRoute`) commits
+    it in its own worker thread, and only other endpoints need a thread here to finish it.
     """
     state = request.app.state
     factory = state.read_sessionmaker if request.method in READ_METHODS else state.sessionmaker
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        if not session.info.get(FINISHED):
+            await anyio.to_thread.run_sync(lambda: finish(session, commit=False))
+        raise
+    if not session.info.get(FINISHED):
+        await anyio.to_thread.run_sync(lambda: finish(session, commit=True))
 
 
-def get_account_sid(request: Request) -> str:
+async def get_account_sid(request: Request) -> str:
     """Authenticate the request and return its account SID."""
-    account_sid: str = request.app.state.authenticator.account_for(
+    account_sid: str = await request.app.state.authenticator.authenticate(
         request.headers.get("authorization")
     )
     return account_sid
 
 
-def get_base_url(request: Request) -> str:
+async def get_base_url(request: Request) -> str:
     """Return the base URL for absolute links in responses."""
     return public_base_url(request, request.app.state.settings)
 
@@ -73,7 +79,7 @@ PageDep = Annotated[PageRequest, Depends(page_request)]
 ClocksDep = Annotated[Clocks, Depends(get_clocks)]
 
 
-def get_clock(session: SessionDep, account_sid: AccountDep, clocks: ClocksDep) -> LazyClock:
+async def get_clock(session: SessionDep, account_sid: AccountDep, clocks: ClocksDep) -> LazyClock:
     """Return the caller's account time, read from the database the first time it is needed."""
     return LazyClock(lambda: clocks.time_of(session, account_sid))
 
@@ -81,12 +87,23 @@ def get_clock(session: SessionDep, account_sid: AccountDep, clocks: ClocksDep) -
 ClockDep = Annotated[LazyClock, Depends(get_clock)]
 
 
-def get_workspace(
+async def get_workspace(
     request: Request,
     workspace_sid: str,
     session: SessionDep,
     account_sid: AccountDep,
     clock: ClockDep,
+) -> InThread[Workspace]:
+    """Resolve `{workspace_sid}` in the endpoint's worker thread (see `load_workspace`)."""
+    return InThread(load_workspace, request, workspace_sid, session, account_sid, clock)
+
+
+def load_workspace(
+    request: Request,
+    workspace_sid: str,
+    session: Session,
+    account_sid: str,
+    clock: LazyClock,
 ) -> Workspace:
     """Resolve `{workspace_sid}` to a workspace of the caller's account, ready for this request.
 
@@ -115,10 +132,14 @@ def get_workspace(
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 
 
-def get_routing_context(
+async def get_routing_context(
     session: SessionDep, workspace: WorkspaceDep, clock: ClockDep
-) -> RoutingContext:
+) -> InThread[RoutingContext]:
     """Load the workspace's routing configuration for services that move tasks and reservations."""
+    return InThread(_load_routing_context, session, workspace, clock)
+
+
+def _load_routing_context(session: Session, workspace: Workspace, clock: LazyClock) -> RoutingContext:
     return RoutingContext.load(session, clock=clock, workspace=workspace)
 
 

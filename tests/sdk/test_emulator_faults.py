@@ -151,9 +151,13 @@ class TestManagement:
         assert raw.post("/v1/Workspaces", data={"FriendlyName": "Ok"}).status_code == 201
 
     def test_reset_clears_faults(self, raw: httpx.Client) -> None:
+        assert raw.get("/v1/Workspaces").status_code == 200
         add_fault(raw, Status="500")
+        # Applies at once, and stops applying at once (the server may remember who has faults).
+        assert raw.get("/v1/Workspaces").status_code == 500
         assert raw.post("/emulator/reset").status_code == 200
         assert raw.get("/emulator/faults").json()["faults"] == []
+        assert raw.get("/v1/Workspaces").status_code == 200
 
     @pytest.mark.parametrize(
         ("params", "expected"),

@@ -15,9 +15,10 @@ from taskrouter_emulator.activities.schemas import (
 )
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}/Activities")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}/Activities")
 
 
 @router.get("")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskrouter_emulator import __version__
 from taskrouter_emulator.api.forms import TwilioDateTime, TwilioParams, params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.callbacks import journal
 from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.db.session import unit_of_work
@@ -24,7 +25,7 @@ from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.scheduler.runner import fire_account, run_until
 
 logger = logging.getLogger(__name__)
-router = APIRouter(prefix="/emulator")
+router = APIRouter(route_class=OneHopRoute, prefix="/emulator")
 # Bounds on moving the clock: far enough for any test, and far from datetime's year 9999 limit so
 # that due times computed from the clock (task TTLs up to 2 years, event windows) never overflow.
 MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600

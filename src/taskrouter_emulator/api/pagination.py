@@ -107,7 +107,7 @@ def _int_param(value: str, name: str) -> int:
         ) from None
 
 
-def page_request(request: Request) -> PageRequest:
+async def page_request(request: Request) -> PageRequest:
     """Read and validate the paging parameters of a list request."""
     query = request.query_params
     page_size = (

@@ -11,6 +11,7 @@ import anyio
 from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.bridge.hub import BridgeHub, Connection, frame
 from taskrouter_emulator.bridge.service import BridgeCall, Dispatcher
 from taskrouter_emulator.bridge.tokens import WorkerIdentity, verify
@@ -21,7 +22,7 @@ from taskrouter_emulator.errors import InvalidParameter, TwilioError
 from taskrouter_emulator.workers import service as worker_service
 from taskrouter_emulator.workspaces import service as workspace_service
 
-router = APIRouter(prefix="/v1/wschannels")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/wschannels")
 SERVICE_RESTART = 1012
 
 

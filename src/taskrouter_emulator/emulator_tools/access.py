@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from taskrouter_emulator.config import Settings
 from taskrouter_emulator.deps import AccountDep, SettingsDep
 from taskrouter_emulator.errors import TwilioError
 
@@ -13,7 +14,12 @@ class ServerWideForbidden(TwilioError):
     code = 20403
 
 
-def server_admin(account_sid: AccountDep, settings: SettingsDep) -> str:
+async def server_admin(account_sid: AccountDep, settings: SettingsDep) -> str:
+    """Dependency form of `require_server_admin`."""
+    return require_server_admin(account_sid, settings)
+
+
+def require_server_admin(account_sid: str, settings: Settings) -> str:
     """Allow a server-wide action only with strict-mode credentials (TASKROUTER_AUTH_TOKEN set).
 
     In zero-config mode anyone can authenticate as any account, so nobody may act on other accounts.

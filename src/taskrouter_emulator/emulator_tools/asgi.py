@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope, Send
 
 from taskrouter_emulator.errors import TwilioError, error_body
@@ -24,7 +23,7 @@ async def caller_account(scope: Scope) -> str | None:
         return None
     authenticator: Any = scope["app"].state.authenticator
     try:
-        account: str = await run_in_threadpool(authenticator.account_for, header)
+        account: str = await authenticator.authenticate(header)
     except (TwilioError, DBAPIError, PoolTimeoutError):
         # Refused credentials, or a database that cannot answer: the route's own handling
         # answers (401, or 503 from the error handler).

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import (
     BaseUrlDep,
     ClockDep,
@@ -19,7 +20,7 @@ from taskrouter_emulator.deps import (
 from taskrouter_emulator.events import service
 from taskrouter_emulator.events.schemas import EventFilter, EventResource
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}/Events")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}/Events")
 
 
 @router.get("")

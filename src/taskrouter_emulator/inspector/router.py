@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from starlette.concurrency import run_in_threadpool
 
 from taskrouter_emulator.api.forms import params
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import AccountDep, BaseUrlDep
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
 from taskrouter_emulator.events.schemas import EventResource
@@ -26,7 +27,7 @@ from taskrouter_emulator.inspector.schemas import FeedParams
 from taskrouter_emulator.models import Event
 from taskrouter_emulator.workspaces import service as workspace_service
 
-router = APIRouter()
+router = APIRouter(route_class=OneHopRoute)
 
 STATIC = resources.files("taskrouter_emulator.inspector") / "static"
 MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, PageDep, RoutingDep, SessionDep, WorkspaceDep
 from taskrouter_emulator.models import Reservation
 from taskrouter_emulator.reservations import service
@@ -21,7 +22,7 @@ from taskrouter_emulator.reservations.schemas import (
 from taskrouter_emulator.tasks import service as task_service
 from taskrouter_emulator.workers import service as worker_service
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}")
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 
 from taskrouter_emulator.api.forms import params, read_form
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.config import Settings
@@ -63,7 +64,7 @@ from taskrouter_emulator.task_queues import service as task_queues
 from taskrouter_emulator.workers import service as workers
 from taskrouter_emulator.workflows import service as workflows
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}")
 
 Cumulative = Annotated[CumulativeParams, Depends(params(CumulativeParams))]
 RealTime = Annotated[RealTimeParams, Depends(params(RealTimeParams))]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
 from taskrouter_emulator.task_channels import service
 from taskrouter_emulator.task_channels.schemas import (
@@ -16,7 +17,7 @@ from taskrouter_emulator.task_channels.schemas import (
     TaskChannelUpdate,
 )
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}/TaskChannels")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}/TaskChannels")
 
 
 @router.get("")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.models import TaskQueue
@@ -21,7 +22,7 @@ from taskrouter_emulator.task_queues.schemas import (
     TaskQueueUpdate,
 )
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}/TaskQueues")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}/TaskQueues")
 
 
 def _render_one(session: Session, queue: TaskQueue, base_url: str) -> TaskQueueResource:

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import (
     BaseUrlDep,
     PageDep,
@@ -22,7 +23,7 @@ from taskrouter_emulator.routing.context import RoutingContext
 from taskrouter_emulator.tasks import service
 from taskrouter_emulator.tasks.schemas import TaskCreate, TaskFilter, TaskResource, TaskUpdate
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}/Tasks")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}/Tasks")
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 

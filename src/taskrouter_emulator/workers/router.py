@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
 from taskrouter_emulator.models import Worker
 from taskrouter_emulator.routing import engine
@@ -26,7 +27,7 @@ from taskrouter_emulator.workers.schemas import (
     WorkerUpdate,
 )
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}/Workers")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}/Workers")
 
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
 from taskrouter_emulator.routing import engine
 from taskrouter_emulator.workflows import service
@@ -18,7 +19,7 @@ from taskrouter_emulator.workflows.schemas import (
     WorkflowUpdate,
 )
 
-router = APIRouter(prefix="/v1/Workspaces/{workspace_sid}/Workflows")
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/Workspaces/{workspace_sid}/Workflows")
 
 
 @router.get("")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import (
     AccountDep,
     BaseUrlDep,
@@ -24,7 +25,7 @@ from taskrouter_emulator.workspaces.schemas import (
     WorkspaceUpdate,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=OneHopRoute)
 
 
 def _render(session: SessionDep, workspace: Any, base_url: str) -> WorkspaceResource:

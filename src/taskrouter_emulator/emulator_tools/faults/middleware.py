@@ -12,12 +12,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.emulator_tools.asgi import caller_account, send_error
 from taskrouter_emulator.emulator_tools.faults import service
+from taskrouter_emulator.emulator_tools.faults.presence import FaultPresence
 from taskrouter_emulator.emulator_tools.faults.service import Injection
 from taskrouter_emulator.models import Fault
 
 
 class FaultInjection:
-    """Delays or fails requests that match one of the caller's faults (`/emulator/…` is exempt)."""
+    """Delays or fails requests that match one of the caller's faults (`/emulator/…` is exempt).
+
+    On SQLite the accounts that have faults are known in memory (`presence.FaultPresence`), so a
+    request of an account without faults costs no database read; on PostgreSQL (several processes
+    may change the faults) every request probes the table.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,7 +34,10 @@ class FaultInjection:
             return
         account_sid = await caller_account(scope)
         injection = None
-        if account_sid is not None:
+        presence: FaultPresence | None = scope["app"].state.fault_presence
+        if account_sid is not None and (
+            presence is None or presence.known(account_sid) is not False
+        ):
             injection = await run_in_threadpool(
                 _inject, scope["app"], account_sid, scope["method"], scope["path"]
             )
@@ -67,8 +76,12 @@ def _has_faults(engine: Engine, account_sid: str) -> bool:
 
 
 def _inject(app: Any, account_sid: str, method: str, path: str) -> Injection | None:
+    presence: FaultPresence | None = app.state.fault_presence
     try:
-        if not _has_faults(app.state.engine, account_sid):
+        if presence is not None:
+            if account_sid not in presence.load(app.state.engine):
+                return None
+        elif not _has_faults(app.state.engine, account_sid):
             return None
     except Exception:
         # Database unreachable or saturated (a raw connection raises the driver's own errors):

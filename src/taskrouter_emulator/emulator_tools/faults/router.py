@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 
 from taskrouter_emulator.api.forms import params
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import AccountDep, BaseUrlDep, ClockDep, SessionDep
 from taskrouter_emulator.emulator_tools.faults import service
 from taskrouter_emulator.emulator_tools.faults.schemas import FaultCreate, FaultResource
 
-router = APIRouter(prefix="/emulator/faults", tags=["emulator"])
+router = APIRouter(route_class=OneHopRoute, prefix="/emulator/faults", tags=["emulator"])
 
 
 @router.post("", status_code=201)

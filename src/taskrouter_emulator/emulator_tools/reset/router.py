@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from taskrouter_emulator.api.forms import TwilioBool, TwilioParams, params
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import AccountDep, SessionDep
-from taskrouter_emulator.emulator_tools.access import server_admin
+from taskrouter_emulator.emulator_tools.access import require_server_admin
 from taskrouter_emulator.emulator_tools.reset import service
 from taskrouter_emulator.workspaces import service as workspace_service
 
-router = APIRouter(prefix="/emulator", tags=["emulator"])
+router = APIRouter(route_class=OneHopRoute, prefix="/emulator", tags=["emulator"])
 
 
 class ResetRequest(TwilioParams):
@@ -29,7 +30,7 @@ def reset(
 ) -> dict[str, Any]:
     """Delete the caller's state (`WorkspaceSid` for one workspace; `All=true` for every account, strict mode only)."""
     if form.all:
-        server_admin(account_sid, request.app.state.settings)
+        require_server_admin(account_sid, request.app.state.settings)
         outcome = service.reset_server(session)
     elif form.workspace_sid is not None:
         workspace = workspace_service.get(session, account_sid=account_sid, sid=form.workspace_sid)

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import AccountDep, ClockDep, SessionDep
 from taskrouter_emulator.emulator_tools.body import raw_body
 from taskrouter_emulator.emulator_tools.seeding import service
 from taskrouter_emulator.emulator_tools.seeding.document import parse_seed
 from taskrouter_emulator.errors import InvalidParameter
 
-router = APIRouter(prefix="/emulator", tags=["emulator"])
+router = APIRouter(route_class=OneHopRoute, prefix="/emulator", tags=["emulator"])
 
 
 @router.post(

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from taskrouter_emulator.api.forms import TwilioParams, params
+from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import AccountDep, ClockDep, SessionDep
 from taskrouter_emulator.emulator_tools.body import json_body
 from taskrouter_emulator.emulator_tools.snapshots import service
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.workspaces import service as workspace_service
 
-router = APIRouter(prefix="/emulator", tags=["emulator"])
+router = APIRouter(route_class=OneHopRoute, prefix="/emulator", tags=["emulator"])
 
 
 class SnapshotQuery(TwilioParams):

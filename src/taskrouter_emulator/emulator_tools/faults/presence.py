@@ -1,0 +1,89 @@
+"""Which accounts have injected faults, known in memory so most requests skip the fault lookup.
+
+Only valid where this process sees every change to the `fault` table: SQLite, whose database has one
+server process (`serve --workers` is refused there). On PostgreSQL several processes may share the
+table, so the middleware asks the database on every request instead.
+
+Every committed change to the table (a fault added, claimed or removed, a reset) forgets what is
+known; the next request reads the set again. A read that started before such a commit may finish
+after it, so results are kept only if no change was committed meanwhile (the generation check).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+from taskrouter_emulator.models import Fault
+
+_CHANGED = "taskrouter_faults_changed"
+
+
+class FaultPresence:
+    """The set of accounts that have faults, or None when it must be read again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accounts: frozenset[str] | None = None
+        self._generation = 0
+
+    def known(self, account_sid: str) -> bool | None:
+        """Tell whether the account has faults, or None when this is not known right now."""
+        accounts = self._accounts
+        return None if accounts is None else account_sid in accounts
+
+    def load(self, engine: Engine) -> frozenset[str]:
+        """Read the accounts that have faults (in autocommit: no write lock) and remember them."""
+        with self._lock:
+            generation = self._generation
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(f"SELECT DISTINCT account_sid FROM {Fault.__tablename__}")
+            accounts = frozenset(str(row[0]) for row in cursor.fetchall())
+        finally:
+            connection.close()
+        with self._lock:
+            if generation == self._generation:
+                self._accounts = accounts
+        return accounts
+
+    def forget(self) -> None:
+        """Drop what is known (a change to the fault table was committed)."""
+        with self._lock:
+            self._generation += 1
+            self._accounts = None
+
+    def install(self, factory: sessionmaker[Session]) -> None:
+        """Forget what is known whenever a session of `factory` commits a change to the faults."""
+
+        @event.listens_for(factory, "after_flush")
+        def _flushed(session: Session, _context: Any) -> None:
+            if any(isinstance(o, Fault) for o in (*session.new, *session.dirty, *session.deleted)):
+                session.info[_CHANGED] = True
+
+        @event.listens_for(factory, "do_orm_execute")
+        def _executed(state: ORMExecuteState) -> None:
+            if (state.is_update or state.is_delete or state.is_insert) and any(
+                getattr(table, "name", None) == Fault.__tablename__
+                for table in _tables(state)
+            ):
+                state.session.info[_CHANGED] = True
+
+        @event.listens_for(factory, "after_commit")
+        def _committed(session: Session) -> None:
+            if session.info.pop(_CHANGED, False):
+                self.forget()
+
+        @event.listens_for(factory, "after_rollback")
+        def _rolled_back(session: Session) -> None:
+            session.info.pop(_CHANGED, None)
+
+
+def _tables(state: ORMExecuteState) -> list[Any]:
+    statement: Any = state.statement
+    table = getattr(statement, "table", None)
+    return [table] if table is not None else []
