@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +31,7 @@ from taskrouter_emulator.callbacks.signature import compute_signature, strip_fra
 from taskrouter_emulator.clock import utc_now
 from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
-from taskrouter_emulator.db.locks import workspace_lock
+from taskrouter_emulator.db.locks import journal_lock, workspace_lock
 from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.errors import TwilioError
 from taskrouter_emulator.models import Reservation, WebhookDelivery, Workspace
@@ -39,8 +39,6 @@ from taskrouter_emulator.routing.context import RoutingContext
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 4000
-# Advisory lock key serialising outbox claims across server processes ("TRWH" in ASCII).
-CLAIM_LOCK = 0x54525748
 
 
 def _earliest(current: datetime | None, candidate: datetime) -> datetime:
@@ -132,6 +130,7 @@ class Dispatcher:
     def start(self) -> None:
         """Recover deliveries a previous process left in flight, then start dispatching."""
         with unit_of_work(self._factory) as session:
+            journal_lock(session)
             session.execute(
                 update(WebhookDelivery)
                 .where(
@@ -231,8 +230,7 @@ class Dispatcher:
         next_attempt: datetime | None = None
         chosen: list[list[int]] = []
         with unit_of_work(self._factory) as session:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+            journal_lock(session)
             # Leases of deliveries whose sender died (another process) expire back to pending.
             session.execute(
                 update(WebhookDelivery)
@@ -374,6 +372,7 @@ class Dispatcher:
         others = [r for r in results if r.answer is not None and r.claimed.id not in delivered_ids]
         wd = WebhookDelivery
         with unit_of_work(self._factory) as session:
+            journal_lock(session)
             for start in range(0, len(handed_back), 500):
                 session.execute(
                     update(wd)

@@ -10,6 +10,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.api.resources import format_date
+from taskrouter_emulator.db.locks import journal_lock
 from taskrouter_emulator.models import WebhookDelivery
 
 KINDS = ("event", "assignment")
@@ -19,6 +20,7 @@ FINISHED = ("delivered", "failed", "applied", "rejected", "deferred")
 
 def prune(session: Session, *, before: datetime) -> int:
     """Delete finished deliveries last updated before `before`; return how many."""
+    journal_lock(session)
     result = session.execute(
         delete(WebhookDelivery).where(
             WebhookDelivery.status.in_(FINISHED), WebhookDelivery.date_updated < before

@@ -40,5 +40,18 @@ def try_workspace_lock(session: Session, workspace_sid: str) -> bool:
     return taken
 
 
+# Taken by every transaction that changes many webhook deliveries at once: the dispatcher's claims and
+# outcomes, journal pruning, resets and snapshot imports. Their row locks on `webhook_delivery` would
+# otherwise be taken in different orders and deadlock (seen: a reset against a dispatcher's outcomes).
+# Whoever takes it takes it before any workspace lock.
+_JOURNAL_LOCK = 0x54525748
+
+
+def journal_lock(session: Session) -> None:
+    """Hold the transaction-scoped lock for bulk changes to webhook deliveries (Postgres)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _JOURNAL_LOCK})
+
+
 def _key(workspace_sid: str) -> int:
     return zlib.crc32(workspace_sid.encode()) - 2**31

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Integer, Table, delete, select
 from sqlalchemy.orm import Session
 
-from taskrouter_emulator.db.locks import workspace_lock
+from taskrouter_emulator.db.locks import journal_lock, workspace_lock
 from taskrouter_emulator.models import (
     AccountClock,
     Base,
@@ -75,7 +75,11 @@ def workspace_sids_of(session: Session, account_sid: str) -> list[str]:
 
 
 def lock_account(session: Session, account_sid: str) -> None:
-    """Serialise whole-account operations (reset, import, seeding) of one account across processes."""
+    """Serialise whole-account operations (reset, import, seeding) of one account across processes.
+
+    Takes the webhook journal's lock first: these operations delete deliveries in bulk.
+    """
+    journal_lock(session)
     # The advisory lock is keyed by any string; an account SID never equals a workspace SID.
     workspace_lock(session, account_sid)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator.db.locks import journal_lock
 from taskrouter_emulator.emulator_tools import state
 from taskrouter_emulator.models import Fault, RateWindow
 
@@ -49,6 +50,7 @@ def reset_workspace(session: Session, *, account_sid: str, workspace_sid: str) -
 def reset_server(session: Session) -> ResetOutcome:
     """Delete the state of every account, every fault and every rate window (credentials stay)."""
     deleted: dict[str, int] = {}
+    journal_lock(session)
     for table in reversed(state.state_tables()):
         deleted[table.name] = int(getattr(session.execute(delete(table)), "rowcount", 0) or 0)
     faults = session.execute(delete(Fault))
