@@ -12,7 +12,6 @@ import logging
 import threading
 from collections.abc import Callable
 
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -48,6 +47,9 @@ class Listener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        # Imported here: a server on SQLite never loads the PostgreSQL driver (about 9 MB resident).
+        import psycopg
+
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._dsn, autocommit=True, connect_timeout=5) as connection:
