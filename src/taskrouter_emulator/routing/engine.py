@@ -9,7 +9,7 @@ immediately, an available worker never sits next to a task it could take, so rou
 task (or a single freed worker) keeps the global order: higher priority first, then FIFO/LIFO by
 `virtual_start_time`, queue kinds ordered by the workspace's `prioritize_queue_order`.
 
-The engine reads rows through the context's session but never writes them (`should_skip` sets a
+The engine reads rows through the context's session but never writes them (`_should_skip` sets a
 task's step for the evaluation and restores it).
 """
 

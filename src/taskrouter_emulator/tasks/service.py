@@ -196,13 +196,11 @@ def update(
     if assignment_status is not None and assignment_status != task.assignment_status:
         _transition(ctx, task, assignment_status, reason)
     elif reroute and task.assignment_status in ("pending", "reserved"):
-        task_lifecycle.reroute(
-            ctx,
-            task,
-            reevaluate=attributes is not None
-            and bool(task.workflow_sid)
-            and task.routing_target is None,
+        # New attributes can match another filter of the task's workflow: evaluate it again.
+        reevaluate = (
+            attributes is not None and bool(task.workflow_sid) and task.routing_target is None
         )
+        task_lifecycle.reroute(ctx, task, reevaluate=reevaluate)
     return task
 
 
