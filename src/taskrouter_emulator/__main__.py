@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from taskrouter_emulator import __version__
-from taskrouter_emulator.config import KEEP_ALIVE_SECONDS, Settings
+from taskrouter_emulator.config import KEEP_ALIVE_SECONDS, LifecycleConfig, Settings
 from taskrouter_emulator.db.migrate import upgrade
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, config=LifecycleConfig.from_settings(settings))
     try:
         if args.action == "export":
             document = cli.export_snapshot(

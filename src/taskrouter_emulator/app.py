@@ -22,7 +22,7 @@ from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.clocks import Clocks
-from taskrouter_emulator.config import Settings
+from taskrouter_emulator.config import LifecycleConfig, Settings
 from taskrouter_emulator.db.engine import (
     ADMITTED_REQUESTS,
     REQUEST_THREADS,
@@ -45,7 +45,6 @@ from taskrouter_emulator.errors import register_error_handlers
 from taskrouter_emulator.events.router import router as events_router
 from taskrouter_emulator.inspector.router import router as inspector_router
 from taskrouter_emulator.reservations.router import router as reservations_router
-from taskrouter_emulator.scheduler import timers
 from taskrouter_emulator.scheduler.runner import Scheduler
 from taskrouter_emulator.statistics.router import router as statistics_router
 from taskrouter_emulator.task_channels.router import router as task_channels_router
@@ -67,8 +66,9 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     if settings.run_migrations:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    factory = make_sessionmaker(engine)
-    read_factory = make_sessionmaker(read_engine(engine))
+    config = LifecycleConfig.from_settings(settings)
+    factory = make_sessionmaker(engine, config=config)
+    read_factory = make_sessionmaker(read_engine(engine), config=config)
     # One server process per SQLite database: it sees every change to the faults (presence.py).
     fault_presence = FaultPresence() if is_sqlite(settings.database_url) else None
     if fault_presence is not None:
@@ -80,10 +80,6 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         with unit_of_work(factory) as session:
             clocks.ensure(session, settings.account_sid)
 
-    timers.configure(
-        retention_seconds=settings.task_retention_seconds,
-        event_retention_days=settings.event_retention_days,
-    )
     scheduler = (
         Scheduler(
             factory,

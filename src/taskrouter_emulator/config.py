@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field
@@ -46,3 +48,21 @@ class Settings(BaseSettings):
     webhook_retention_hours: float = Field(default=24.0, gt=0)
     # Enforce Twilio's costlier limits too: tasks per workspace and request rates (emulator_tools.limits).
     strict_limits: bool = False
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """The settings that task, reservation and timer transitions read, carried by each session."""
+
+    # How long a canceled or completed task is kept before it is system-deleted.
+    task_retention: timedelta
+    # How long events (and their counts) are kept.
+    event_retention: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LifecycleConfig:
+        """Take the lifecycle's settings from the process settings."""
+        return cls(
+            task_retention=timedelta(seconds=settings.task_retention_seconds),
+            event_retention=timedelta(days=settings.event_retention_days),
+        )

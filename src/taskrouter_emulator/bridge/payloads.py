@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator.lifecycle.offers import DEFAULT_RESERVATION_TIMEOUT
 from taskrouter_emulator.models import (
     Activity,
     Reservation,
@@ -28,7 +29,6 @@ from taskrouter_emulator.models import (
     Workflow,
     Workspace,
 )
-from taskrouter_emulator.reservations.service import DEFAULT_RESERVATION_TIMEOUT
 from taskrouter_emulator.workers.context import ChannelState
 
 # reservation.<suffix> event -> the reservation_status it leaves the reservation in.

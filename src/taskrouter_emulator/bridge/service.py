@@ -22,10 +22,10 @@ from taskrouter_emulator.bridge.tokens import WorkerIdentity
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.db.locks import workspace_lock
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound, TwilioError
+from taskrouter_emulator.lifecycle.workflow import route_after_change
 from taskrouter_emulator.models import Activity, Reservation, Worker, WorkerChannel, Workspace
 from taskrouter_emulator.reservations import service as reservation_service
 from taskrouter_emulator.reservations.schemas import ReservationUpdate
-from taskrouter_emulator.routing import engine
 from taskrouter_emulator.routing.context import RoutingContext
 from taskrouter_emulator.scheduler import due_times, timers
 from taskrouter_emulator.tasks import service as task_service
@@ -238,7 +238,7 @@ class Dispatcher:
             reject_pending=form.reject_pending_reservations,
             if_match=if_match,
         )
-        engine.route_after_change(
+        route_after_change(
             self.session, clock=self.clock, workspace=workspace, worker_sids=[worker.sid]
         )
 
@@ -329,4 +329,4 @@ def set_offline(session: Session, clock: Clock, identity: WorkerIdentity) -> Non
     worker_service.update(
         session, clock=clock, workspace=workspace, worker=worker, activity_sid=target.sid
     )
-    engine.route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
+    route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.auth import Authenticator
+from taskrouter_emulator.callbacks.outbox import pascal
 from taskrouter_emulator.callbacks.signature import compute_signature, strip_fragment
 from taskrouter_emulator.clock import utc_now
 from taskrouter_emulator.clocks import Clocks
@@ -35,6 +36,7 @@ from taskrouter_emulator.db.locks import journal_lock, workspace_lock
 from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.errors import TwilioError
 from taskrouter_emulator.models import Reservation, WebhookDelivery, Workspace
+from taskrouter_emulator.reservations import instructions
 from taskrouter_emulator.routing.context import RoutingContext
 
 logger = logging.getLogger(__name__)
@@ -471,12 +473,10 @@ class Dispatcher:
             raise TwilioError(
                 f"Reservation {row.reservation_sid} no longer exists", code=20404, status=404
             )
-        from taskrouter_emulator.reservations import service as reservation_service
-
         clock = self._clocks.time_of(session, workspace.account_sid)
         ctx = RoutingContext.load(session, clock=clock, workspace=workspace)
         assert outcome.instruction is not None
-        reservation_service.apply_instruction(
+        instructions.apply_instruction(
             ctx, reservation, outcome.instruction, outcome.parameters
         )
 
@@ -533,7 +533,5 @@ def interpret(answer: Answer) -> Outcome:
         return Outcome(None, {}, error_code=55555, message=f"Invalid instruction '{instruction}'")
     parameters: dict[str, Any] = {k: v for k, v in document.items() if k != "instruction"}
     if name == "conference":
-        from taskrouter_emulator.callbacks.outbox import pascal
-
         parameters = {pascal(k): v for k, v in parameters.items()}
     return Outcome(name, parameters)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.clock import Clock, EmulatorClock
 from taskrouter_emulator.clocks import Clocks
-from taskrouter_emulator.config import Settings
+from taskrouter_emulator.config import LifecycleConfig, Settings
 from taskrouter_emulator.db.engine import make_engine
 from taskrouter_emulator.db.migrate import upgrade
 from taskrouter_emulator.db.session import make_sessionmaker, unit_of_work
@@ -66,7 +66,7 @@ def seed_database(settings: Settings, paths: Sequence[str]) -> None:
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        factory = make_sessionmaker(engine)
+        factory = make_sessionmaker(engine, config=LifecycleConfig.from_settings(settings))
         clocks = Clocks(EmulatorClock(), default_frozen=settings.clock == "frozen")
         for path in paths:
             outcome = load_seed_file(

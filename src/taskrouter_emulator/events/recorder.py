@@ -15,6 +15,7 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, SessionTransaction
 
 from taskrouter_emulator.api.urls import workspace_path
+from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.events import counts  # noqa: F401  (registers the count of new events)
 from taskrouter_emulator.models import (
@@ -125,8 +126,6 @@ def record(
     )
     # Inserted together when the transaction commits (one batched INSERT instead of one per flush).
     session.info.setdefault(_PENDING_EVENTS, []).append(event)
-    from taskrouter_emulator.callbacks import outbox
-
     outbox.event_callback(session, workspace=workspace, event=event, data=event_data)
     return event
 

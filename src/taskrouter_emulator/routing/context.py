@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator import lookup
 from taskrouter_emulator.clock import Clock
+from taskrouter_emulator.config import LifecycleConfig
+from taskrouter_emulator.db.session import lifecycle_config
 from taskrouter_emulator.expressions import time_variables
 from taskrouter_emulator.models import Activity, Task, TaskChannel, TaskQueue, Workflow, Workspace
 from taskrouter_emulator.workflows.configuration import (
@@ -72,10 +74,14 @@ class RowsBySid(Generic[M]):
 
 @dataclass
 class RoutingContext:
-    """A snapshot of a workspace's configuration, loaded once per routing pass."""
+    """A snapshot of a workspace's configuration, loaded once per routing pass.
+
+    `config` is the process's lifecycle configuration, taken from the session (`make_sessionmaker`).
+    """
 
     session: Session
     clock: Clock
+    config: LifecycleConfig
     workspace: Workspace
     now: datetime
     queues: RowsBySid[TaskQueue]
@@ -91,6 +97,7 @@ class RoutingContext:
         return cls(
             session=session,
             clock=clock,
+            config=lifecycle_config(session),
             workspace=workspace,
             now=clock.now(),
             queues=RowsBySid(session, TaskQueue, sid),

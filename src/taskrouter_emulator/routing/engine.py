@@ -1,13 +1,16 @@
-"""The routing engine: workflow evaluation (filters, targets, step timeouts) and worker assignment.
+"""The routing engine decides; it changes nothing (the lifecycle package applies its decisions).
 
-`enter_workflow` puts a task into the first matching filter's first usable target; `advance_step`
-moves it on when a step times out; `route` offers waiting tasks to eligible workers. `route` is
-called after every change that can create a match: a task created or updated, a worker becoming
-available or gaining capacity, a reservation ending, a queue or workflow changing. Because every such
-change routes the affected tasks or workers immediately, an available worker never sits next to a
-task it could take, so routing a single new task (or a single freed worker) keeps the global order:
-higher priority first, then FIFO/LIFO by `virtual_start_time`, queue kinds ordered by the workspace's
-`prioritize_queue_order`.
+`decide` picks a new task's workflow step (the first matching filter's first usable target);
+`choose_target` and `next_target` pick the step a task moves on to; `offers` yields which waiting
+task to offer to which eligible worker. The lifecycle routes after every change that can create a
+match: a task created or updated, a worker becoming available or gaining capacity, a reservation
+ending, a queue or workflow changing. Because every such change routes the affected tasks or workers
+immediately, an available worker never sits next to a task it could take, so routing a single new
+task (or a single freed worker) keeps the global order: higher priority first, then FIFO/LIFO by
+`virtual_start_time`, queue kinds ordered by the workspace's `prioritize_queue_order`.
+
+The engine reads rows through the context's session but never writes them (`_should_skip` sets a
+task's step for the evaluation and restores it).
 """
 
 from __future__ import annotations
@@ -19,13 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from taskrouter_emulator import versions
-from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter
 from taskrouter_emulator.expressions import evaluate
-from taskrouter_emulator.models import Reservation, Task, TaskQueue, Worker, Workspace
+from taskrouter_emulator.models import Reservation, Task, TaskQueue
 from taskrouter_emulator.routing.context import RoutingContext
 from taskrouter_emulator.routing.eligibility import (
     Candidate,
@@ -34,7 +34,6 @@ from taskrouter_emulator.routing.eligibility import (
     load_candidates,
     queue_matches,
 )
-from taskrouter_emulator.routing.events import task_event
 from taskrouter_emulator.sids import Prefix, is_sid
 from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workflows.configuration import Target
@@ -76,7 +75,7 @@ def decide(ctx: RoutingContext, task: Task) -> Decision:
             continue
         matched_any = True
         # A filter whose every step is skipped counts as not matching: try the next filters.
-        target_index = _choose_target(ctx, task, index, 0)
+        target_index = choose_target(ctx, task, index, 0)
         if target_index is not None:
             return Decision(index, target_index, task_filter.targets[target_index])
     if configuration.default_filter is not None:
@@ -89,114 +88,48 @@ def decide(ctx: RoutingContext, task: Task) -> Decision:
     )
 
 
-def enter_workflow(
-    ctx: RoutingContext, task: Task, *, reevaluate: bool = False, decision: Decision | None = None
-) -> None:
-    """Evaluate the task's workflow and place it in the chosen step (or cancel it if it skipped out)."""
-    decision = decision or decide(ctx, task)
-    if not reevaluate:
-        task_event(
-            ctx, task, "workflow.entered", f"Task {task.sid} entered Workflow {task.workflow_sid}"
-        )
-    if decision.target is None:
-        task_event(
-            ctx,
-            task,
-            "workflow.skipped",
-            f"Task {task.sid} skipped out of Workflow {task.workflow_sid}",
-        )
-        _cancel(ctx, task, WORKFLOW_SKIPPED_REASON)
-        return
-    _place(ctx, task, decision.filter_index, decision.target_index, decision.target)
+@dataclass(frozen=True)
+class Offer:
+    """Reserve a worker for a waiting task (`queue` is None for a task routed straight to the worker)."""
+
+    task: Task
+    worker_sid: str
+    queue: TaskQueue | None
 
 
-def place_in_queue(ctx: RoutingContext, task: Task, queue: TaskQueue) -> None:
-    """Put a task straight into a queue (direct queue routing: no workflow steps)."""
-    task.filter_index = None
-    task.target_index = None
-    _enter_queue(ctx, task, queue.sid, step_timeout_at=None)
+@dataclass(frozen=True)
+class Cancel:
+    """Cancel a waiting task instead of offering it (it reached the maximum assignment count)."""
+
+    task: Task
+    reason: str
 
 
-def advance_step(ctx: RoutingContext, task: Task) -> None:
-    """A step timed out: leave the queue, take the next target, or cancel the task at the end."""
-    if (
-        task.assignment_status not in WAITING
-        or task.filter_index is None
-        or task.target_index is None
-    ):
-        task.step_timeout_at = None
-        return
-    freed = _end_pending_offers(ctx, task)
-    task.step_timeout_at = None
-    task_event(
-        ctx,
-        task,
-        "task-queue.timeout",
-        f"Task {task.sid} timed out of TaskQueue {task.task_queue_sid}",
-    )
-    next_index = (
-        _choose_target(ctx, task, task.filter_index, task.target_index + 1)
-        if task.filter_index >= 0
-        else None
-    )
-    if next_index is not None:
-        _place_in_step(ctx, task, next_index)
-        route(ctx, task_sids=[task.sid])
-    else:
-        task_event(
-            ctx,
-            task,
-            "workflow.timeout",
-            f"Task {task.sid} timed out of Workflow {task.workflow_sid}",
-        )
-        _cancel(ctx, task, WORKFLOW_TIMEOUT_REASON)
-    route(ctx, worker_sids=freed)
+def next_target(ctx: RoutingContext, task: Task) -> int | None:
+    """Return the step of its filter a task moves on to when its step ends (None: no further step)."""
+    if task.filter_index is None or task.target_index is None or task.filter_index < 0:
+        return None
+    return choose_target(ctx, task, task.filter_index, task.target_index + 1)
 
 
-def move_on_after_reservation_timeout(ctx: RoutingContext, task: Task) -> None:
-    """A reservation timed out: the task re-evaluates and takes the next step of its filter.
-
-    Twilio's worked example (docs "Lifecycle of a Task: Timeout evaluation"): targets Q1, Q2, Q3 of
-    10 s each, reservation timeout 5 s; the reservation made at t=3 times out at t=8 and "Task A
-    re-evaluates and maps to Q2", whose deadline stays the cumulative, task-age based 20 s. In the
-    last step (or the default filter) the task stays where it is until that step's deadline.
-    """
-    if (
-        task.assignment_status != "pending"
-        or task.filter_index is None
-        or task.filter_index < 0
-        or task.target_index is None
-        or (task.routing_target is not None and not task.routing_target.startswith("WW"))
-    ):
-        return
-    next_index = _choose_target(ctx, task, task.filter_index, task.target_index + 1)
-    if next_index is None:
-        return
-    _place_in_step(ctx, task, next_index)
-
-
-def _place_in_step(ctx: RoutingContext, task: Task, index: int) -> None:
-    """Place the task in another target of its current filter."""
-    configuration = ctx.configuration(task.workflow_sid)
-    assert configuration is not None
-    assert task.filter_index is not None
-    targets = configuration.filters[task.filter_index].targets
-    _place(ctx, task, task.filter_index, index, targets[index])
-
-
-def route(
+def offers(
     ctx: RoutingContext,
     *,
     task_sids: Collection[str] | None = None,
     worker_sids: Collection[str] | None = None,
-) -> None:
-    """Offer waiting tasks to eligible workers (restricted to some tasks or some workers when given)."""
+) -> Iterator[Offer | Cancel]:
+    """Yield which waiting tasks to offer to which eligible workers, best first (restricted to some
+    tasks or some workers when given).
+
+    The caller applies each decision before asking for the next: the engine then sees the task's
+    new status and counts the worker's new reservation, exactly as if it had made it itself.
+    """
     if task_sids is not None and not task_sids:
         return
     if worker_sids is not None and not worker_sids:
         return
     if task_sids is None and worker_sids is not None:
-        _route_workers(ctx, worker_sids)
+        yield from _route_workers(ctx, worker_sids)
         return
     stmt = select(Task).where(
         Task.workspace_sid == ctx.workspace.sid, Task.assignment_status.in_(WAITING)
@@ -213,7 +146,7 @@ def route(
     outstanding = _PendingCounts(ctx)
     outstanding.prefetch(t for t in tasks if t.assignment_status == "reserved")
     ordered = sorted(tasks, key=lambda t: _task_order(ctx, t))
-    _offer(ctx, ordered, _Pools(ctx, tasks, worker_sids), outstanding)
+    yield from _offer(ctx, ordered, _Pools(ctx, tasks, worker_sids), outstanding)
 
 
 class _Pools:
@@ -255,13 +188,13 @@ class _Pools:
 
 def _offer(
     ctx: RoutingContext, tasks: Iterable[Task], pools: _Pools, outstanding: _PendingCounts
-) -> None:
+) -> Iterator[Offer | Cancel]:
     """Offer each task, in the given (routing) order, to the best eligible workers of its pool."""
     direct = _DirectCandidates(ctx)
     cache: dict[tuple[str, str], bool] = {}
     for task in tasks:
         if is_sid(task.routing_target or "", Prefix.WORKER):
-            _route_to_worker(ctx, task, pools.for_queue(None), direct, outstanding)
+            yield from _route_to_worker(ctx, task, pools.for_queue(None), direct, outstanding)
             continue
         queue = ctx.queues.get(task.task_queue_sid or "")
         if queue is None:
@@ -271,10 +204,10 @@ def _offer(
             continue
         pool = pools.for_queue(queue)
         for candidate in eligible(ctx, task, queue, pool, cache, limit=wanted)[:wanted]:
-            _reserve(ctx, task, candidate, queue, outstanding)
+            yield from _reserve(task, candidate, queue, outstanding)
 
 
-def _route_workers(ctx: RoutingContext, worker_sids: Collection[str]) -> None:
+def _route_workers(ctx: RoutingContext, worker_sids: Collection[str]) -> Iterator[Offer | Cancel]:
     """Offer these workers the waiting tasks they can take, best task first.
 
     Reads only the tasks of the queues the workers are members of (plus queues evaluated per
@@ -323,7 +256,7 @@ def _route_workers(ctx: RoutingContext, worker_sids: Collection[str]) -> None:
             ):
                 return
 
-    _offer(ctx, until_full(), pools, outstanding)
+    yield from _offer(ctx, until_full(), pools, outstanding)
 
 
 def _channels_with_room(candidates: list[Candidate], ctx: RoutingContext) -> set[str]:
@@ -390,39 +323,14 @@ def _waiting_in_queues(
         size = min(size * 2, 512)
 
 
-def reevaluate_workflow(ctx: RoutingContext, workflow_sid: str) -> None:
-    """Push the workflow's waiting tasks through its (new) configuration again (`ReEvaluateTasks`)."""
-    waiting = list(
-        ctx.session.scalars(
-            select(Task)
-            .where(
-                Task.workspace_sid == ctx.workspace.sid,
-                Task.workflow_sid == workflow_sid,
-                Task.assignment_status.in_(WAITING),
-                Task.routing_target.is_(None) | Task.routing_target.like("WW%"),
-            )
-            .order_by(Task.id)
-        )
-    )
-    freed: list[str] = []
-    for task in waiting:
-        freed.extend(_end_pending_offers(ctx, task))
-        try:
-            enter_workflow(ctx, task, reevaluate=True)
-        except NoMatchingFilter:
-            _cancel(ctx, task, "Task no longer matches any filter of its Workflow")
-    route(ctx, task_sids=[t.sid for t in waiting if t.assignment_status in WAITING])
-    route(ctx, worker_sids=freed)
-
-
-def _choose_target(ctx: RoutingContext, task: Task, filter_index: int, start: int) -> int | None:
+def choose_target(ctx: RoutingContext, task: Task, filter_index: int, start: int) -> int | None:
     """Return the first usable target from `start` on; None if every one is skipped or already past."""
     configuration = ctx.configuration(task.workflow_sid)
     assert configuration is not None
     targets = configuration.filters[filter_index].targets
     for index in range(start, len(targets)):
         target = targets[index]
-        deadline = _deadline(task, targets, index)
+        deadline = step_deadline(task, targets, index)
         if deadline is not None and deadline <= ctx.now:
             continue  # this step's cumulative deadline has already passed (task age based)
         if target.skip_if is not None and _should_skip(ctx, task, filter_index, index, target):
@@ -431,7 +339,7 @@ def _choose_target(ctx: RoutingContext, task: Task, filter_index: int, start: in
     return None
 
 
-def _deadline(task: Task, targets: tuple[Target, ...], index: int):  # type: ignore[no-untyped-def]
+def step_deadline(task: Task, targets: tuple[Target, ...], index: int) -> datetime | None:
     """Cumulative step deadline: task creation plus every timeout up to and including this step."""
     if targets[index].timeout is None:
         return None
@@ -465,50 +373,6 @@ def _should_skip(
         )
     finally:
         task.filter_index, task.target_index = saved
-
-
-def _place(ctx: RoutingContext, task: Task, filter_index: int, index: int, target: Target) -> None:
-    configuration = ctx.configuration(task.workflow_sid)
-    assert configuration is not None
-    task.filter_index, task.target_index = filter_index, index
-    # A target's priority wins over the task's own while the task is in that step.
-    task.priority = (
-        target.priority if target.priority is not None else (task.requested_priority or 0)
-    )
-    deadline = (
-        _deadline(task, configuration.filters[filter_index].targets, index)
-        if filter_index >= 0
-        else None
-    )
-    step = "default filter" if filter_index < 0 else f"filter {filter_index} target {index}"
-    task_event(
-        ctx,
-        task,
-        "workflow.target-matched",
-        f"Task {task.sid} matched {step} of Workflow {task.workflow_sid}",
-    )
-    _enter_queue(ctx, task, target.queue, step_timeout_at=deadline)
-
-
-def _enter_queue(ctx: RoutingContext, task: Task, queue_sid: str, *, step_timeout_at) -> None:  # type: ignore[no-untyped-def]
-    previous = task.task_queue_sid
-    task.step_timeout_at = step_timeout_at
-    versions.bump(ctx.session, task, ctx.now)
-    task.date_updated = ctx.now
-    if previous == queue_sid:
-        ctx.session.flush()
-        return
-    if previous is not None:
-        task_event(
-            ctx,
-            task,
-            "task-queue.moved",
-            f"Task {task.sid} moved from TaskQueue {previous} to {queue_sid}",
-        )
-    task.task_queue_sid = queue_sid
-    task.task_queue_entered_at = ctx.now
-    ctx.session.flush()
-    task_event(ctx, task, "task-queue.entered", f"Task {task.sid} entered TaskQueue {queue_sid}")
 
 
 def _task_order(ctx: RoutingContext, task: Task) -> tuple[int, int, float]:
@@ -583,68 +447,31 @@ def _route_to_worker(
     candidates: CandidatePool,
     direct: _DirectCandidates,
     outstanding: _PendingCounts,
-) -> None:
+) -> Iterator[Offer | Cancel]:
     """Direct routing: the named worker only; with IgnoreCapacity it gets the task even when busy or away."""
     if outstanding.get(task):
         return
     if task.ignore_capacity:
         candidate = direct.get(task.routing_target or "")
         if candidate is not None and task.sid not in candidate.pending_tasks:
-            _reserve(ctx, task, candidate, None, outstanding)
+            yield from _reserve(task, candidate, None, outstanding)
         return
     pool = [c for c in candidates if c.worker.sid == task.routing_target]
     for candidate in eligible(ctx, task, None, pool, {})[:1]:
-        _reserve(ctx, task, candidate, None, outstanding)
+        yield from _reserve(task, candidate, None, outstanding)
 
 
 def _reserve(
-    ctx: RoutingContext,
     task: Task,
     candidate: Candidate,
     queue: TaskQueue | None,
     outstanding: _PendingCounts,
-) -> None:
-    from taskrouter_emulator.reservations import service as reservation_service
-
+) -> Iterator[Offer | Cancel]:
     if task.assignment_status == "pending" and task.assignment_count >= MAX_ASSIGNMENT_COUNT:
-        _cancel(ctx, task, "Task TTL Exceeded or Max assignment count exceeded")
+        yield Cancel(task, "Task TTL Exceeded or Max assignment count exceeded")
         return
     if task.assignment_status not in WAITING:
         return
-    worker = ctx.session.scalars(select(Worker).where(Worker.sid == candidate.worker.sid)).one()
-    reservation_service.create(ctx, task=task, worker=worker, queue=queue)
+    yield Offer(task, candidate.worker.sid, queue)
     candidate.take(task)
     outstanding.add(task)
-
-
-def _end_pending_offers(ctx: RoutingContext, task: Task) -> list[str]:
-    from taskrouter_emulator.reservations import service as reservation_service
-
-    freed = reservation_service.end_pending(
-        ctx, task, status="canceled", event_type="reservation.canceled"
-    )
-    if task.assignment_status == "reserved":
-        task.assignment_status = "pending"
-    return freed
-
-
-def _cancel(ctx: RoutingContext, task: Task, reason: str) -> None:
-    from taskrouter_emulator.tasks import service as task_service
-
-    task_service.cancel(ctx, task, reason=reason)
-
-
-def route_after_change(
-    session: Session,
-    *,
-    clock: Clock,
-    workspace: Workspace,
-    worker_sids: Collection[str] | None = None,
-    workflow_sid: str | None = None,
-) -> None:
-    """Route after a change made outside the engine: some workers changed, a queue changed (all), or a workflow re-evaluates."""
-    ctx = RoutingContext.load(session, clock=clock, workspace=workspace)
-    if workflow_sid is not None:
-        reevaluate_workflow(ctx, workflow_sid)
-    else:
-        route(ctx, worker_sids=worker_sids)

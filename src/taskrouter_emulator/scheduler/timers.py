@@ -2,10 +2,10 @@
 
 | Timer | Row and column | Transition |
 |---|---|---|
-| Reservation timeout | `reservation.timeout_at` (pending) | `reservations.service.time_out` |
-| Workflow step timeout | `task.step_timeout_at` (pending/reserved) | `routing.engine.advance_step` |
-| Task TTL / 24 h assigned limit | `task.expires_at` | `tasks.service.expire` |
-| Retention of final tasks | `task.delete_at` | `tasks.service.system_delete` |
+| Reservation timeout | `reservation.timeout_at` (pending) | `lifecycle.reservations.time_out` |
+| Workflow step timeout | `task.step_timeout_at` (pending/reserved) | `lifecycle.workflow.advance_step` |
+| Task TTL / 24 h assigned limit | `task.expires_at` | `lifecycle.tasks.expire` |
+| Retention of final tasks | `task.delete_at` | `lifecycle.tasks.system_delete` |
 
 Each handler re-reads and re-checks the row under the workspace lock, so firing twice is harmless.
 Which workspaces have something due is read from `workspace.next_due_at` (scheduler/due_times.py).
@@ -14,31 +14,21 @@ Which workspaces have something due is read from `workspace.next_due_at` (schedu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.db.locks import try_workspace_lock, workspace_lock
+from taskrouter_emulator.db.session import lifecycle_config
 from taskrouter_emulator.events import counts
+from taskrouter_emulator.lifecycle import reservations, tasks, workflow
 from taskrouter_emulator.models import Event, Reservation, Task, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
 
-_settings = {"retention_seconds": 300, "event_retention_days": 30}
 WAITING = ("pending", "reserved")
 LIVE = ("pending", "reserved", "assigned", "wrapping")
-
-
-def configure(*, retention_seconds: int, event_retention_days: int) -> None:
-    """Set the retention of final tasks and of events (from the app's settings)."""
-    _settings["retention_seconds"] = retention_seconds
-    _settings["event_retention_days"] = event_retention_days
-
-
-def retention_seconds() -> int:
-    """Return how long canceled and completed tasks are kept."""
-    return _settings["retention_seconds"]
 
 
 @dataclass(frozen=True, order=True)
@@ -107,10 +97,6 @@ def _fire_workspace(session: Session, clock: Clock, workspace: Workspace, now: d
 
 
 def _fire(ctx: RoutingContext, item: Due) -> None:
-    from taskrouter_emulator.reservations import service as reservation_service
-    from taskrouter_emulator.routing import engine
-    from taskrouter_emulator.tasks import service as task_service
-
     session = ctx.session
     if item.kind == "reservation":
         reservation = session.scalars(
@@ -121,22 +107,22 @@ def _fire(ctx: RoutingContext, item: Due) -> None:
             and reservation.timeout_at is not None
             and reservation.timeout_at <= ctx.now
         ):
-            reservation_service.time_out(ctx, reservation)
+            reservations.time_out(ctx, reservation)
         return
     task = session.scalars(select(Task).where(Task.sid == item.sid)).one_or_none()
     if task is None:
         return
     if item.kind == "step" and task.step_timeout_at is not None and task.step_timeout_at <= ctx.now:
-        engine.advance_step(ctx, task)
+        workflow.advance_step(ctx, task)
     elif item.kind == "expiry" and task.expires_at is not None and task.expires_at <= ctx.now:
-        task_service.expire(ctx, task)
+        tasks.expire(ctx, task)
     elif item.kind == "cleanup" and task.delete_at is not None and task.delete_at <= ctx.now:
-        task_service.system_delete(ctx, task)
+        tasks.system_delete(ctx, task)
 
 
 def purge_events(session: Session, *, now: datetime) -> int:
-    """Delete events older than the retention period (30 days by default)."""
-    cutoff = counts.purge_cutoff(now - timedelta(days=_settings["event_retention_days"]))
+    """Delete events older than the retention period (the session's `LifecycleConfig`)."""
+    cutoff = counts.purge_cutoff(now - lifecycle_config(session).event_retention)
     counts.purge_counts(session, cutoff=cutoff)
     result = session.execute(delete(Event).where(Event.event_date < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -12,8 +12,8 @@ from taskrouter_emulator.api.pagination import fetch_page, render_page
 from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
 from taskrouter_emulator.errors import InvalidParameter
+from taskrouter_emulator.lifecycle.workflow import route_after_change
 from taskrouter_emulator.models import TaskQueue
-from taskrouter_emulator.routing import engine
 from taskrouter_emulator.task_queues import service
 from taskrouter_emulator.task_queues.schemas import (
     TaskQueueCreate,
@@ -113,7 +113,7 @@ def update_task_queue(
 ) -> TaskQueueResource:
     queue = service.get(session, workspace=workspace, sid=sid)
     service.update(session, clock=clock, workspace=workspace, queue=queue, **form.model_dump())
-    engine.route_after_change(session, clock=clock, workspace=workspace)
+    route_after_change(session, clock=clock, workspace=workspace)
     return _render_one(session, queue, base_url)
 
 

@@ -1,7 +1,7 @@
-"""Task lifecycle: create, update, cancel, wrap up, complete, delete, TTL expiry and clean-up.
+"""Tasks as a resource: lookup, create and update requests validated, the list and its filters.
 
-Statuses: pending → reserved (an offer is out) → assigned (accepted) → wrapping → completed;
-pending or reserved → canceled. An assigned task never becomes canceled.
+The transitions themselves (routing, cancel, wrap-up, completion, deletion) are the lifecycle's
+(`lifecycle.tasks`, `lifecycle.dispatch`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from taskrouter_emulator.api.forms import json_object_text
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.errors import InvalidParameter, PreconditionFailed
 from taskrouter_emulator.expressions import evaluate, parse
+from taskrouter_emulator.lifecycle import tasks as task_lifecycle
+from taskrouter_emulator.lifecycle.dispatch import cancel
+from taskrouter_emulator.lifecycle.events import task_event
 from taskrouter_emulator.models import (
-    Reservation,
     Task,
     TaskChannel,
     TaskQueue,
@@ -29,7 +31,6 @@ from taskrouter_emulator.models import (
 )
 from taskrouter_emulator.routing import engine
 from taskrouter_emulator.routing.context import RoutingContext, cached_attributes
-from taskrouter_emulator.routing.events import task_event
 from taskrouter_emulator.sids import Prefix, is_sid, new_sid
 
 STATUSES = ("pending", "reserved", "assigned", "canceled", "wrapping", "completed")
@@ -37,13 +38,10 @@ DEFAULT_TIMEOUT = 86400
 MAX_TIMEOUT = 1209600
 MAX_PRIORITY = 2**31 - 1
 MAX_ATTRIBUTES_LENGTH = 4096
-# An assigned task is deleted by the system after 24 hours (not configurable on Twilio).
-ASSIGNED_TASK_LIFETIME = 86400
 MAX_ASSIGNMENT_COUNT = engine.MAX_ASSIGNMENT_COUNT
 # Tasks per workspace in any state (Twilio's limits page); checked in strict-limits mode only,
 # because counting them on every create costs time that the hot path should not pay by default.
 MAX_TASKS_PER_WORKSPACE = 500_000
-TTL_REASON = "Task TTL Exceeded"
 ORDERING_FIELDS = {
     "datecreated": Task.id,
     "priority": Task.priority,
@@ -133,17 +131,7 @@ def create(
     session.add(task)
     session.flush()
     versions.created(session, task)
-    decision = engine.decide(ctx, task) if workflow is not None else None
-    queue_sid = (
-        target_queue.sid if target_queue is not None else (decision.queue_sid if decision else None)
-    )
-    task_event(ctx, task, "task.created", f"Task {task.sid} created", queue_sid=queue_sid)
-    if target_queue is not None:
-        engine.place_in_queue(ctx, task, target_queue)
-    elif decision is not None:
-        engine.enter_workflow(ctx, task, decision=decision)
-    if task.assignment_status == "pending":
-        engine.route(ctx, task_sids=[task.sid])
+    task_lifecycle.admit(ctx, task, queue=target_queue)
     return task
 
 
@@ -208,113 +196,12 @@ def update(
     if assignment_status is not None and assignment_status != task.assignment_status:
         _transition(ctx, task, assignment_status, reason)
     elif reroute and task.assignment_status in ("pending", "reserved"):
-        if attributes is not None and task.workflow_sid and task.routing_target is None:
-            # New attributes can match another filter: evaluate the workflow again.
-            freed = _end_pending(ctx, task)
-            engine.enter_workflow(ctx, task, reevaluate=True)
-            engine.route(ctx, worker_sids=freed)
-        if task.assignment_status == "pending":
-            engine.route(ctx, task_sids=[task.sid])
+        # New attributes can match another filter of the task's workflow: evaluate it again.
+        reevaluate = (
+            attributes is not None and bool(task.workflow_sid) and task.routing_target is None
+        )
+        task_lifecycle.reroute(ctx, task, reevaluate=reevaluate)
     return task
-
-
-def cancel(ctx: RoutingContext, task: Task, *, reason: str | None) -> None:
-    """Cancel a pending or reserved task; its pending reservations are canceled."""
-    if task.assignment_status not in ("pending", "reserved"):
-        raise InvalidParameter(
-            f"Cannot cancel task {task.sid} in workspace {task.workspace_sid} for account {task.account_sid} "
-            "because it is not pending or reserved."
-        )
-    freed = _end_pending(ctx, task)
-    task.assignment_status = "canceled"
-    task.reason = reason
-    _finish(ctx, task)
-    task_event(
-        ctx, task, "task.canceled", f"Task {task.sid} canceled" + (f": {reason}" if reason else "")
-    )
-    engine.route(ctx, worker_sids=freed)
-
-
-def wrap(ctx: RoutingContext, task: Task) -> None:
-    """Move an assigned task (and its accepted reservations) to wrapping."""
-    if task.assignment_status != "assigned":
-        raise InvalidParameter(
-            f"Cannot wrap up a task {task.sid} in workspace {task.workspace_sid} for account {task.account_sid} "
-            "because it is not currently assigned."
-        )
-    from taskrouter_emulator.reservations import service as reservation_service
-
-    task.assignment_status = "wrapping"
-    versions.bump(ctx.session, task, ctx.now)
-    task.date_updated = ctx.now
-    ctx.session.flush()
-    task_event(ctx, task, "task.wrapup", f"Task {task.sid} wrapping up")
-    reservation_service.follow_task(ctx, task, status="wrapping", event_type="reservation.wrapup")
-
-
-def complete(ctx: RoutingContext, task: Task, *, reason: str | None) -> None:
-    """Complete an assigned or wrapping task (and its reservations); the workers' capacity is freed."""
-    if task.assignment_status not in ("assigned", "wrapping"):
-        raise InvalidParameter(
-            f"Cannot complete task {task.sid} in workspace {task.workspace_sid} for account {task.account_sid} "
-            "because it is not currently assigned."
-        )
-    from taskrouter_emulator.reservations import service as reservation_service
-
-    freed = reservation_service.follow_task(
-        ctx, task, status="completed", event_type="reservation.completed"
-    )
-    task.assignment_status = "completed"
-    task.reason = reason
-    _finish(ctx, task)
-    task_event(
-        ctx,
-        task,
-        "task.completed",
-        f"Task {task.sid} completed" + (f": {reason}" if reason else ""),
-    )
-    engine.route(ctx, worker_sids=freed)
-
-
-def delete_task(ctx: RoutingContext, task: Task) -> None:
-    """Delete a task through the API (`task.deleted`); pending offers are canceled first."""
-    freed = _end_pending(ctx, task)
-    busy = list(
-        ctx.session.scalars(
-            select(Reservation.worker_sid).where(
-                Reservation.task_sid == task.sid,
-                Reservation.reservation_status.in_(("accepted", "wrapping")),
-            )
-        )
-    )
-    task_event(ctx, task, "task.deleted", f"Task {task.sid} deleted")
-    ctx.session.delete(task)
-    ctx.session.flush()
-    engine.route(ctx, worker_sids=[*freed, *busy])
-
-
-def expire(ctx: RoutingContext, task: Task) -> None:
-    """Apply the task's deadline: TTL cancels a waiting task; an assigned one is system-deleted after 24 h."""
-    if task.assignment_status in ("pending", "reserved"):
-        cancel(ctx, task, reason=TTL_REASON)
-    elif task.assignment_status in ("assigned", "wrapping"):
-        system_delete(ctx, task)
-
-
-def system_delete(ctx: RoutingContext, task: Task) -> None:
-    """Remove a task on TaskRouter's own initiative (retention or the 24-hour limit): `task.system-deleted`."""
-    busy = list(
-        ctx.session.scalars(
-            select(Reservation.worker_sid).where(
-                Reservation.task_sid == task.sid,
-                Reservation.reservation_status.in_(("pending", "accepted", "wrapping")),
-            )
-        )
-    )
-    task_event(ctx, task, "task.system-deleted", f"Task {task.sid} deleted by the system")
-    ctx.session.delete(task)
-    ctx.session.flush()
-    engine.route(ctx, worker_sids=busy)
 
 
 def list_query(
@@ -415,40 +302,22 @@ def names_in(ctx: RoutingContext, task: Task) -> dict[str, Any]:
     return found
 
 
+def delete_task(ctx: RoutingContext, task: Task) -> None:
+    """Delete a task through the API (`task.deleted`); pending offers are canceled first."""
+    task_lifecycle.delete(ctx, task)
+
+
 def _transition(ctx: RoutingContext, task: Task, status: str, reason: str | None) -> None:
     if status == "canceled":
         cancel(ctx, task, reason=reason)
     elif status == "wrapping":
-        wrap(ctx, task)
+        task_lifecycle.wrap(ctx, task)
     elif status == "completed":
-        complete(ctx, task, reason=reason)
+        task_lifecycle.complete(ctx, task, reason=reason)
     else:
         raise InvalidParameter(
             f"AssignmentStatus can only be set to canceled, wrapping or completed, not '{status}'"
         )
-
-
-def _end_pending(ctx: RoutingContext, task: Task) -> list[str]:
-    from taskrouter_emulator.reservations import service as reservation_service
-
-    freed = reservation_service.end_pending(
-        ctx, task, status="canceled", event_type="reservation.canceled"
-    )
-    if task.assignment_status == "reserved":
-        task.assignment_status = "pending"
-    return freed
-
-
-def _finish(ctx: RoutingContext, task: Task) -> None:
-    """Stop every timer of a task in a final state and schedule its clean-up."""
-    from taskrouter_emulator.scheduler.timers import retention_seconds
-
-    task.expires_at = None
-    task.step_timeout_at = None
-    task.delete_at = ctx.now + timedelta(seconds=retention_seconds())
-    versions.bump(ctx.session, task, ctx.now)
-    task.date_updated = ctx.now
-    ctx.session.flush()
 
 
 def _check_priority(priority: int | None) -> None:

@@ -15,8 +15,8 @@ from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
 from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
+from taskrouter_emulator.lifecycle.workflow import route_after_change
 from taskrouter_emulator.models import Worker
-from taskrouter_emulator.routing import engine
 from taskrouter_emulator.workers import channels, service
 from taskrouter_emulator.workers.schemas import (
     WorkerChannelResource,
@@ -82,7 +82,7 @@ def create_worker(
     form: Annotated[WorkerCreate, Depends(params(WorkerCreate))],
 ) -> WorkerResource:
     worker = service.create(session, clock=clock, workspace=workspace, **form.model_dump())
-    engine.route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
+    route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
     return _render(session, worker, response, base_url)
 
 
@@ -116,7 +116,7 @@ def update_worker(
         reject_pending=form.reject_pending_reservations,
         if_match=if_match,
     )
-    engine.route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
+    route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
     return _render(session, worker, response, base_url)
 
 
@@ -198,7 +198,7 @@ def update_worker_channel(
         capacity=form.capacity,
         available=form.available,
     )
-    engine.route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
+    route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
     return WorkerChannelResource.build(
         channel,
         unique_name=task_channel.unique_name,

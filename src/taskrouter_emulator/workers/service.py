@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -21,9 +20,13 @@ from taskrouter_emulator.api.forms import json_object_text
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter, PreconditionFailed, ResourceNotFound
-from taskrouter_emulator.events import recorder
 from taskrouter_emulator.expressions import Expression, ExpressionError, evaluate, parse
+from taskrouter_emulator.lifecycle import reservations as reservation_lifecycle
+from taskrouter_emulator.lifecycle.dispatch import route
+from taskrouter_emulator.lifecycle.workers import activity_of as activity_of
+from taskrouter_emulator.lifecycle.workers import move, record, record_activity_change
 from taskrouter_emulator.models import Activity, Reservation, TaskQueue, Worker, Workspace
+from taskrouter_emulator.routing.context import RoutingContext
 from taskrouter_emulator.sids import Prefix, new_sid
 from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workers import channels
@@ -38,11 +41,6 @@ _ORDER_COLUMNS = {
     "datecreated": Worker.date_created,
     "datestatuschanged": Worker.date_status_changed,
 }
-
-
-def path(worker: Worker) -> str:
-    """Return the path of a worker."""
-    return child_path(worker.workspace_sid, "Workers", worker.sid)
 
 
 def get(session: Session, *, workspace: Workspace, sid: str, for_update: bool = False) -> Worker:
@@ -70,11 +68,6 @@ def check_if_match(worker: Worker, if_match: str | None) -> None:
         raise PreconditionFailed(
             f"Precondition failed: ETag {worker.version} does not match If-Match {expected}"
         )
-
-
-def activity_of(session: Session, worker: Worker) -> Activity:
-    """Return the worker's current activity."""
-    return session.scalars(select(Activity).where(Activity.sid == worker.activity_sid)).one()
 
 
 def activities_by_sid(session: Session, *, sids: Collection[str]) -> dict[str, Activity]:
@@ -137,7 +130,7 @@ def create(
     versions.created(session, worker)
     channels.add_worker_to_channels(session, clock=clock, worker=worker)
     members.refresh_worker(session, worker)
-    _record(session, clock, workspace, worker, activity, "worker.created", f"Worker {name} created")
+    record(session, clock, workspace, worker, activity, "worker.created", f"Worker {name} created")
     return worker
 
 
@@ -206,18 +199,18 @@ def _apply_update(
         worker.attributes = text
     moved = target.sid != current.sid
     if moved:
-        _move(worker, target, now)
+        move(worker, target, now)
     versions.bump(session, worker, now)
     worker.date_updated = now
     _flush(session, worker.friendly_name)
     if renamed or attributes_changed:
         members.refresh_worker(session, worker)
     if moved:
-        _record_activity_change(
+        record_activity_change(
             session, clock, workspace, worker, current, previous_since, target, now
         )
     if attributes_changed:
-        _record(
+        record(
             session,
             clock,
             workspace,
@@ -228,33 +221,12 @@ def _apply_update(
         )
 
 
-def change_activity(
-    session: Session, *, clock: Clock, workspace: Workspace, worker: Worker, activity: Activity
-) -> None:
-    """Move a worker to another activity and record `worker.activity.update` (same activity: no-op)."""
-    if activity.sid == worker.activity_sid:
-        return
-    previous = activity_of(session, worker)
-    previous_since = worker.date_status_changed
-    now = clock.now()
-    _move(worker, activity, now)
-    versions.bump(session, worker, now)
-    worker.date_updated = now
-    session.flush()
-    _record_activity_change(
-        session, clock, workspace, worker, previous, previous_since, activity, now
-    )
-
-
 def reject_pending_reservations(
     session: Session, *, clock: Clock, workspace: Workspace, worker: Worker
 ) -> None:
     """Reject every pending reservation of the worker; their tasks are routed again."""
-    from taskrouter_emulator.reservations import service as reservation_service
-    from taskrouter_emulator.routing.context import RoutingContext
-
     ctx = RoutingContext.load(session, clock=clock, workspace=workspace)
-    reservation_service.withdraw_from_worker(
+    reservation_lifecycle.withdraw_from_worker(
         ctx, worker, status="rejected", event_type="reservation.rejected"
     )
 
@@ -282,16 +254,12 @@ def delete_worker(
         raise InvalidParameter(
             f"Worker {worker.sid} cannot be deleted while it has {assigned} assigned Task(s)"
         )
-    from taskrouter_emulator.reservations import service as reservation_service
-    from taskrouter_emulator.routing import engine
-    from taskrouter_emulator.routing.context import RoutingContext
-
     # Offers still out to this worker are canceled and their tasks routed to someone else.
     ctx = RoutingContext.load(session, clock=clock, workspace=workspace)
-    tasks = reservation_service.withdraw_from_worker(
+    tasks = reservation_lifecycle.withdraw_from_worker(
         ctx, worker, status="canceled", event_type="reservation.canceled", reroute=False
     )
-    _record(
+    record(
         session,
         clock,
         workspace,
@@ -302,7 +270,7 @@ def delete_worker(
     )
     session.delete(worker)
     session.flush()
-    engine.route(ctx, task_sids=tasks)
+    route(ctx, task_sids=tasks)
 
 
 def list_query(
@@ -475,60 +443,3 @@ def _flush(session: Session, name: str) -> None:
         session.flush()
     except IntegrityError:
         raise _duplicate(name) from None
-
-
-def _move(worker: Worker, activity: Activity, now: datetime) -> None:
-    worker.activity_sid = activity.sid
-    worker.date_status_changed = now
-    worker.idle_since = now
-
-
-def _record(
-    session: Session,
-    clock: Clock,
-    workspace: Workspace,
-    worker: Worker,
-    activity: Activity,
-    event_type: str,
-    description: str,
-    extra: dict[str, object] | None = None,
-) -> None:
-    recorder.record(
-        session,
-        clock=clock,
-        workspace=workspace,
-        event_type=event_type,
-        resource_type="worker",
-        resource_sid=worker.sid,
-        resource_path=path(worker),
-        description=description,
-        data={**recorder.worker_fields(worker, activity), **(extra or {})},
-    )
-
-
-def _record_activity_change(
-    session: Session,
-    clock: Clock,
-    workspace: Workspace,
-    worker: Worker,
-    previous: Activity,
-    previous_since: datetime,
-    activity: Activity,
-    now: datetime,
-) -> None:
-    elapsed_ms = max(0, (now - previous_since) // timedelta(milliseconds=1))
-    _record(
-        session,
-        clock,
-        workspace,
-        worker,
-        activity,
-        "worker.activity.update",
-        f"Worker {worker.friendly_name} updated to {activity.friendly_name} Activity",
-        {
-            "worker_previous_activity_sid": previous.sid,
-            "worker_previous_activity_name": previous.friendly_name,
-            "worker_time_in_previous_activity": elapsed_ms // 1000,
-            "worker_time_in_previous_activity_ms": elapsed_ms,
-        },
-    )

@@ -10,7 +10,7 @@ from taskrouter_emulator.api.forms import params
 from taskrouter_emulator.api.pagination import fetch_page, render_page
 from taskrouter_emulator.api.threads import OneHopRoute
 from taskrouter_emulator.deps import BaseUrlDep, ClockDep, PageDep, SessionDep, WorkspaceDep
-from taskrouter_emulator.routing import engine
+from taskrouter_emulator.lifecycle.workflow import route_after_change
 from taskrouter_emulator.workflows import service
 from taskrouter_emulator.workflows.schemas import (
     WorkflowCreate,
@@ -77,7 +77,7 @@ def update_workflow(
     changes = form.model_dump(exclude={"re_evaluate_tasks"})
     service.update(session, clock=clock, workspace=workspace, workflow=workflow, **changes)
     if form.re_evaluate_tasks:
-        engine.route_after_change(
+        route_after_change(
             session, clock=clock, workspace=workspace, workflow_sid=workflow.sid
         )
     return WorkflowResource.build(workflow, base_url=base_url)

@@ -15,6 +15,7 @@ from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
 from taskrouter_emulator.events import counts, recorder
 from taskrouter_emulator.models import Activity, Event, Worker, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
+from taskrouter_emulator.workspaces import templates
 
 TEMPLATES = ("NONE", "FIFO")
 QUEUE_ORDERS = ("FIFO", "LIFO")
@@ -63,8 +64,6 @@ def create(
     sid: str | None = None,
 ) -> Workspace:
     """Create a workspace with its default activities and channels (and the FIFO template's queue and workflow)."""
-    from taskrouter_emulator.workspaces import templates
-
     name = validation.friendly_name(friendly_name)
     template_name = validation.one_of(template, TEMPLATES, name="Template") or "NONE"
     order = (

@@ -1,0 +1,63 @@
+"""Routing applied: the engine's offers become reservations; a task it gives up on is canceled.
+
+`cancel` lives here, next to `route`, because each can lead to the other: routing cancels a task
+that reached the maximum assignment count, and a canceled task's workers are routed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+
+from taskrouter_emulator import versions
+from taskrouter_emulator.errors import InvalidParameter
+from taskrouter_emulator.lifecycle import offers
+from taskrouter_emulator.lifecycle.events import task_event
+from taskrouter_emulator.models import Task, Worker
+from taskrouter_emulator.routing import engine
+from taskrouter_emulator.routing.context import RoutingContext
+
+
+def route(
+    ctx: RoutingContext,
+    *,
+    task_sids: Collection[str] | None = None,
+    worker_sids: Collection[str] | None = None,
+) -> None:
+    """Offer waiting tasks to eligible workers (restricted to some tasks or some workers when given)."""
+    for decision in engine.offers(ctx, task_sids=task_sids, worker_sids=worker_sids):
+        if isinstance(decision, engine.Offer):
+            worker = ctx.session.scalars(
+                select(Worker).where(Worker.sid == decision.worker_sid)
+            ).one()
+            offers.create(ctx, task=decision.task, worker=worker, queue=decision.queue)
+        else:
+            cancel(ctx, decision.task, reason=decision.reason)
+
+
+def cancel(ctx: RoutingContext, task: Task, *, reason: str | None) -> None:
+    """Cancel a pending or reserved task; its pending reservations are canceled."""
+    if task.assignment_status not in ("pending", "reserved"):
+        raise InvalidParameter(
+            f"Cannot cancel task {task.sid} in workspace {task.workspace_sid} for account {task.account_sid} "
+            "because it is not pending or reserved."
+        )
+    freed = offers.withdraw(ctx, task)
+    task.assignment_status = "canceled"
+    task.reason = reason
+    finish(ctx, task)
+    task_event(
+        ctx, task, "task.canceled", f"Task {task.sid} canceled" + (f": {reason}" if reason else "")
+    )
+    route(ctx, worker_sids=freed)
+
+
+def finish(ctx: RoutingContext, task: Task) -> None:
+    """Stop every timer of a task in a final state and schedule its clean-up."""
+    task.expires_at = None
+    task.step_timeout_at = None
+    task.delete_at = ctx.now + ctx.config.task_retention
+    versions.bump(ctx.session, task, ctx.now)
+    task.date_updated = ctx.now
+    ctx.session.flush()
