@@ -30,7 +30,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 def respond(ctx: RoutingContext, task: Task, base_url: str, status: int = 200) -> JSONResponse:
     """Render one task with its ETag (the bare version number)."""
     body = TaskResource.build(
-        task, names=service.names(ctx.session, [task]), now=ctx.now, base_url=base_url
+        task, names=service.names_in(ctx, task), now=ctx.now, base_url=base_url
     )
     return JSONResponse(
         body.model_dump(mode="json"), status_code=status, headers={"ETag": str(task.version)}
