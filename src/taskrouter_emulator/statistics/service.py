@@ -185,11 +185,10 @@ def queue_realtime(
     tasks = realtime.queue_task_figures(
         session, queue_sids=[q.sid for q in queues], now=now, channel_sid=channel
     )
+    workers = pool.queue_figures(queues)
     return {
         queue.sid: QueueRealtime(
-            tasks=tasks[queue.sid],
-            workers=pool.figures(queue.target_workers),
-            activities=activity_list,
+            tasks=tasks[queue.sid], workers=workers[queue.sid], activities=activity_list
         )
         for queue in queues
     }
@@ -313,7 +312,8 @@ def workers_filter(
 
     `TaskQueueSid`/`TaskQueueName` keep the workers a queue's `target_workers` selects (an unknown
     queue selects nobody, as in the Workers list; with several queues of that name, any of them);
-    `FriendlyName` keeps the worker of that name. Given together, all must hold.
+    `FriendlyName` keeps the worker of that name. Given together, all must hold. The SIDs are
+    returned sorted.
     """
     if task_queue_sid is None and task_queue_name is None and friendly_name is None:
         return None
@@ -329,18 +329,22 @@ def workers_filter(
     ):
         if value is None:
             continue
-        expressions = session.scalars(
-            select(TaskQueue.target_workers).where(
-                TaskQueue.workspace_sid == workspace.sid, column == value
-            )
+        queues = session.scalars(
+            select(TaskQueue).where(TaskQueue.workspace_sid == workspace.sid, column == value)
         )
-        matching = {row.sid for text in expressions for row in pool.eligible(text)}
+        matching = {sid for queue in queues for sid in pool.eligible_sids(queue)}
         selected = matching if selected is None else selected & matching
     if friendly_name is not None:
-        named = {row.sid for row in pool.rows() if row.friendly_name == friendly_name}
+        named = set(
+            session.scalars(
+                select(Worker.sid).where(
+                    Worker.workspace_sid == workspace.sid, Worker.friendly_name == friendly_name
+                )
+            )
+        )
         selected = named if selected is None else selected & named
     assert selected is not None
-    return [row.sid for row in pool.rows() if row.sid in selected]
+    return sorted(selected)
 
 
 def workers_statistics(
