@@ -98,11 +98,18 @@ class Figures:
                     other["total_available_workers"],
                     self._per_activity(other["activity_statistics"]),
                 ) == figures, text
-            workers = self.http.get(
+            filtered = self.http.get(
                 f"{self.base}/Workers/Statistics", params={"TaskQueueSid": sid}
-            ).json()["realtime"]
+            ).json()
+            workers = filtered["realtime"]
             assert workers["total_workers"] == figures[0], text
             assert self._per_activity(workers["activity_statistics"]) == figures[2], text
+            # By name the filter is a list of SIDs; by SID of an indexed queue, a subquery.
+            name = self.setup.api.task_queues(sid).fetch().friendly_name
+            by_name = self.http.get(
+                f"{self.base}/Workers/Statistics", params={"TaskQueueName": name}
+            ).json()
+            assert by_name == filtered, text
             found[text] = figures
         return found
 
@@ -117,6 +124,7 @@ def test_indexed_and_evaluated_queues_follow_changes(
     setup.api.workers(three.sid).worker_channels("voice").update(available=False)
     queues = {text: setup.queue(f"Q{i}", text).sid for i, text in enumerate(EXPRESSIONS)}
     figures = Figures(setup, http)
+    setup.advance(30)
 
     assert figures.read(queues) == {
         "team == 'a'": (2, 1, {"Available": 1, "Offline": 1}),
@@ -137,6 +145,9 @@ def test_indexed_and_evaluated_queues_follow_changes(
     )
     setup.api.workers(one.sid).update(activity_sid=setup.activities["Offline"])
     four = setup.worker("Four", {"level": 5}, activity="Unavailable")
+    workflow = setup.workflow({"filters": [], "default_filter": {"queue": queues["1==1"]}})
+    setup.task(workflow_sid=workflow.sid)  # offered to an available worker: a reservation
+    setup.advance(20)
     assert figures.read(queues) == {
         "team == 'a'": (3, 2, {"Available": 2, "Offline": 1}),
         "level >= 2": (2, 0, {"Offline": 1, "Unavailable": 1}),
@@ -168,6 +179,13 @@ def test_indexed_and_evaluated_queues_follow_changes(
     assert gone["1==1"] == (3, 2, {"Available": 2, "Offline": 1})
     assert gone["level >= 2 AND activity_name != 'Offline'"] == (0, 0, {})
     assert gone["skills HAS 'sales'"] == (1, 0, {"Offline": 1})
+    everyone = http.get(
+        f"{figures.base}/Workers/Statistics", params={"TaskQueueSid": queues["1==1"]}
+    ).json()
+    workspace = http.get(f"{figures.base}/Workers/Statistics").json()
+    assert everyone["cumulative"] == workspace["cumulative"]
+    assert any(d["total"] for d in everyone["cumulative"]["activity_durations"])
+    assert everyone["cumulative"]["reservations_created"] == 1
 
 
 def test_strategies_agree_on_many_profiles(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.expressions import (
@@ -35,7 +35,7 @@ from taskrouter_emulator.models import (
     Workspace,
 )
 from taskrouter_emulator.routing.context import cached_attributes
-from taskrouter_emulator.statistics.sql import inline
+from taskrouter_emulator.statistics.sql import WorkerSet, in_workers
 from taskrouter_emulator.task_queues import members as members_index
 from taskrouter_emulator.workers import service as workers_service
 from taskrouter_emulator.workers.context import worker_variables
@@ -206,21 +206,26 @@ def worker_figures(
     *,
     workspace: Workspace,
     activity_list: Sequence[Activity],
-    worker_sids: Sequence[str] | None = None,
+    worker_sids: WorkerSet | None = None,
 ) -> WorkerFigures:
     """Workers per activity: all of the workspace's, or the given ones."""
     by_activity = dict.fromkeys((a.sid for a in activity_list), 0)
-    if worker_sids is not None and not worker_sids:
+    if isinstance(worker_sids, tuple) and not worker_sids:
         return WorkerFigures(by_activity=by_activity, total=0)
     stmt = select(Worker.activity_sid, func.count()).where(Worker.workspace_sid == workspace.sid)
     if worker_sids is not None:
-        stmt = stmt.where(Worker.sid.in_(inline("worker_sids", worker_sids)))
+        stmt = stmt.where(in_workers(Worker.sid, worker_sids))
     total = 0
     for activity_sid, count in session.execute(stmt.group_by(Worker.activity_sid)):
         total += int(count)
         if activity_sid in by_activity:
             by_activity[activity_sid] += int(count)
     return WorkerFigures(by_activity=by_activity, total=total)
+
+
+def members_of(queue_sid: str) -> Select[Any]:
+    """The SIDs of an indexed queue's members (its `task_queue_member` rows)."""
+    return select(TaskQueueMember.worker_sid).where(TaskQueueMember.task_queue_sid == queue_sid)
 
 
 @dataclass(frozen=True)
@@ -485,11 +490,5 @@ class WorkerPool:
     def eligible_sids(self, queue: TaskQueue) -> set[str]:
         """Return the SIDs of the workers a queue selects (its member rows when indexed)."""
         if queue.members_indexed:
-            return set(
-                self._session.scalars(
-                    select(TaskQueueMember.worker_sid).where(
-                        TaskQueueMember.task_queue_sid == queue.sid
-                    )
-                )
-            )
+            return set(self._session.scalars(members_of(queue.sid)))
         return {row.sid for row in self.eligible(queue.target_workers)}

@@ -32,6 +32,7 @@ from taskrouter_emulator.statistics.cumulative import (
     worker_cumulative,
 )
 from taskrouter_emulator.statistics.realtime import TaskFigures, WorkerFigures, WorkerPool
+from taskrouter_emulator.statistics.sql import WorkerSet
 from taskrouter_emulator.task_channels import service as task_channels
 
 MAX_BULK_QUEUES = 50
@@ -307,16 +308,25 @@ def workers_filter(
     task_queue_sid: str | None,
     task_queue_name: str | None,
     friendly_name: str | None,
-) -> list[str] | None:
+) -> WorkerSet | None:
     """The workers `/Workers/Statistics` is restricted to (None: every worker of the workspace).
 
     `TaskQueueSid`/`TaskQueueName` keep the workers a queue's `target_workers` selects (an unknown
     queue selects nobody, as in the Workers list; with several queues of that name, any of them);
-    `FriendlyName` keeps the worker of that name. Given together, all must hold. The SIDs are
-    returned sorted.
+    `FriendlyName` keeps the worker of that name. Given together, all must hold. The SIDs come
+    sorted, or, for `TaskQueueSid` alone naming a queue whose members are indexed, as the
+    statement selecting its member rows (used as a subquery by the figures' queries).
     """
     if task_queue_sid is None and task_queue_name is None and friendly_name is None:
         return None
+    if task_queue_name is None and friendly_name is None:
+        queue = session.scalars(
+            select(TaskQueue).where(
+                TaskQueue.workspace_sid == workspace.sid, TaskQueue.sid == task_queue_sid
+            )
+        ).first()
+        if queue is not None and queue.members_indexed:
+            return realtime.members_of(queue.sid)
     pool = WorkerPool(
         session,
         workspace=workspace,
@@ -344,7 +354,7 @@ def workers_filter(
         )
         selected = named if selected is None else selected & named
     assert selected is not None
-    return sorted(selected)
+    return tuple(sorted(selected))
 
 
 def workers_statistics(
@@ -354,19 +364,19 @@ def workers_statistics(
     window: Window,
     now: datetime,
     channel: str | None,
-    worker_sids: Sequence[str] | None = None,
+    worker_sids: WorkerSet | None = None,
     worker: Worker | None = None,
 ) -> WorkersFigures:
     """Workers real-time and cumulative figures: all workers, a filtered set, or one worker."""
     activity_list = realtime.activities(session, workspace=workspace)
-    selected = None if worker is None else [worker.sid]
+    selected: WorkerSet | None = None if worker is None else (worker.sid,)
     if worker_sids is not None:
-        selected = list(worker_sids)
+        selected = worker_sids
     figures = realtime.worker_figures(
         session, workspace=workspace, activity_list=activity_list, worker_sids=selected
     )
     sids = [a.sid for a in activity_list]
-    if selected is not None and not selected:
+    if isinstance(selected, tuple) and not selected:
         cumulative = WorkerCumulative(
             window=window,
             counts=dict.fromkeys(
@@ -386,7 +396,7 @@ def workers_statistics(
         scope = Scope(
             workspace_sid=workspace.sid,
             worker_sid=worker.sid if worker is not None else None,
-            worker_sids=tuple(worker_sids) if worker_sids is not None else None,
+            worker_sids=worker_sids,
             channel_sid=channel,
         )
         cumulative = worker_cumulative(
