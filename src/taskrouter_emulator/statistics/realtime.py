@@ -277,8 +277,8 @@ class WorkerPool:
     """The workspace's workers as queue expressions see them, loaded at most once per request.
 
     A queue whose membership is indexed (`members_indexed`) is counted from its `task_queue_member`
-    rows joined to the workers' current activity, in SQL; nothing is evaluated for it. For the
-    others, workers are counted per (attributes, activity) in SQL and an expression is evaluated
+    rows joined to the workers' current activity, in SQL, unless evaluating it is cheaper (few
+    distinct documents, many member rows: `queue_figures`). For the others, workers are counted per (attributes, activity) in SQL and an expression is evaluated
     once per distinct attributes document (once per group if it refers to the activity) unless it
     names per-worker fields (`sid`, `friendly_name`, `channel.*`); only then, or when SIDs are asked
     for, are the individual workers loaded. The cost of those grows with the number of distinct
