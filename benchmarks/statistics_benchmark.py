@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -36,15 +36,20 @@ from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.events.counts import add_counts, tally
 from taskrouter_emulator.events.recorder import extracted_columns
+from taskrouter_emulator.expressions import evaluate
 from taskrouter_emulator.models import (
     Activity,
     Event,
     Task,
     TaskChannel,
     TaskQueue,
+    TaskQueueMember,
     Worker,
     WorkerChannel,
+    Workflow,
+    Workspace,
 )
+from taskrouter_emulator.task_queues.members import indexable, static_document
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
@@ -171,22 +176,60 @@ class Builder:
             "date_updated": moment,
         }
 
-    def add_queues(self, count: int) -> None:
+    def add_queues(self, count: int, unindexed: int = 0) -> None:
+        """Insert queues; `unindexed` of them, spread over the list (not the first, which the
+        single-queue endpoints are timed on), also read the worker's activity, so their members
+        are not kept as rows (evaluated per worker, as the app does for such queues)."""
         created = NOW - timedelta(days=2)
+        step = count // unindexed if unindexed else 0
         rows = []
         for i in range(count):
             self.queues.append(sid("WQ"))
+            expression = f"skills HAS 'skill{i % SKILLS}' AND level >= {i // SKILLS}"
+            if step and i % step == step // 2 and i // step < unindexed:
+                expression += " AND activity_name != 'Offline'"
             rows.append(
                 {
                     **self.common(created),
                     "sid": self.queues[-1],
                     "friendly_name": f"Queue {i:03d}",
-                    "target_workers": f"skills HAS 'skill{i % SKILLS}' AND level >= {i // SKILLS}",
+                    "target_workers": expression,
                     "task_order": "FIFO",
                     "max_reserved_workers": 1,
+                    "members_indexed": indexable(expression) is not None,
                 }
             )
         bulk(self.engine, TaskQueue, rows)
+
+    def add_members(self) -> None:
+        """Insert `task_queue_member` rows for the queues whose membership is indexed (as the app
+        computes them when a queue or worker is written)."""
+        with self.engine.connect() as conn:
+            queues = conn.execute(
+                select(TaskQueue.sid, TaskQueue.target_workers).where(
+                    TaskQueue.workspace_sid == self.ws
+                )
+            ).all()
+            workers = conn.execute(
+                select(Worker.sid, Worker.friendly_name, Worker.attributes).where(
+                    Worker.workspace_sid == self.ws
+                )
+            ).all()
+        documents = [
+            (worker_sid, static_document(sid=worker_sid, friendly_name=name, attributes=text))
+            for worker_sid, name, text in workers
+        ]
+        rows = []
+        for queue_sid, target_workers in queues:
+            expression = indexable(target_workers)
+            if expression is None:
+                continue
+            rows.extend(
+                {"task_queue_sid": queue_sid, "worker_sid": worker_sid, "workspace_sid": self.ws}
+                for worker_sid, document in documents
+                if evaluate(expression, {"worker": document}, bare="worker")
+            )
+        bulk(self.engine, TaskQueueMember, rows)
 
     def add_workers(self, count: int, profiles: int) -> None:
         """Insert workers (skills, level and languages from `profiles` distinct attribute profiles,
@@ -376,6 +419,98 @@ def timed(label: str, seconds: float) -> None:
     print(f"  {label:<34} {seconds:7.1f} s", flush=True)
 
 
+def build(client: TestClient, engine: Engine, args: argparse.Namespace) -> str:
+    """Create the benchmark workspace through the API and fill it with bulk inserts; return its SID."""
+    ws: str = client.post("/v1/Workspaces", data={"FriendlyName": "Benchmark"}).json()["sid"]
+    builder = Builder(engine, ws)
+    t = time.perf_counter()
+    builder.add_queues(args.queues, args.unindexed)
+    first_queue = builder.queues[0]
+    configuration = {"task_routing": {"filters": [], "default_filter": {"queue": first_queue}}}
+    workflow = client.post(
+        f"/v1/Workspaces/{ws}/Workflows",
+        data={"FriendlyName": "Benchmark Workflow", "Configuration": json.dumps(configuration)},
+    ).json()
+    builder.workflow_sid = workflow["sid"]
+    builder.add_workers(args.workers, args.profiles)
+    builder.add_members()
+    builder.add_tasks(args.tasks)
+    timed(f"insert {args.workers:,} workers, {args.tasks:,} tasks", time.perf_counter() - t)
+    t = time.perf_counter()
+    builder.add_events(args.events)
+    timed(f"insert {args.events:,} events", time.perf_counter() - t)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    return ws
+
+
+def time_endpoints(client: TestClient, engine: Engine, ws: str, repeat: int) -> bool:
+    """Time every statistics endpoint of the benchmark workspace; False if one of them fails."""
+    with engine.connect() as conn:
+        queues = list(
+            conn.scalars(
+                select(TaskQueue.sid)
+                .where(TaskQueue.workspace_sid == ws)
+                .order_by(TaskQueue.friendly_name)
+            )
+        )
+        worker_sid = conn.scalars(
+            select(Worker.sid).where(Worker.workspace_sid == ws).order_by(Worker.friendly_name)
+        ).first()
+        wf = conn.scalars(select(Workflow.sid).where(Workflow.workspace_sid == ws)).one()
+        events = conn.scalar(select(func.count()).select_from(Event))
+    assert worker_sid is not None
+    base = f"/v1/Workspaces/{ws}"
+    queue = queues[0]
+    page = queues[:50]
+    endpoints: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("GET", "/Statistics", None),
+        ("GET", "/RealTimeStatistics", None),
+        ("GET", "/CumulativeStatistics", None),
+        ("GET", "/CumulativeStatistics?SplitByWaitTime=5,30,60,120", None),
+        ("GET", "/CumulativeStatistics?TaskChannel=voice", None),
+        ("GET", f"/TaskQueues/{queue}/Statistics", None),
+        ("GET", f"/TaskQueues/{queue}/RealTimeStatistics", None),
+        ("GET", f"/TaskQueues/{queue}/CumulativeStatistics", None),
+        ("GET", "/TaskQueues/Statistics", None),
+        ("POST", "/TaskQueues/RealTimeStatistics", {"queueSids": page}),
+        ("GET", "/Workers/Statistics", None),
+        ("GET", "/Workers/RealTimeStatistics", None),
+        ("GET", "/Workers/CumulativeStatistics", None),
+        ("GET", f"/Workers/Statistics?TaskQueueSid={queue}", None),
+        ("GET", f"/Workers/{worker_sid}/Statistics", None),
+        ("GET", f"/Workflows/{wf}/Statistics", None),
+        ("GET", f"/Workflows/{wf}/RealTimeStatistics", None),
+        ("GET", f"/Workflows/{wf}/CumulativeStatistics", None),
+    ]
+    print(f"\n{'endpoint':<62} {'first':>8} {'median':>8}   (ms, {repeat} runs)")
+    for method, path, body in endpoints:
+        samples = []
+        for _ in range(repeat + 1):
+            t = time.perf_counter()
+            response = client.request(method, base + path, json=body)
+            samples.append((time.perf_counter() - t) * 1000)
+            if response.status_code != 200:
+                print(f"{method} {path}: {response.status_code} {response.text}", file=sys.stderr)
+                return False
+        label = (
+            f"{method} {path}".replace(queue, "{WQ}")
+            .replace(wf, "{WW}")
+            .replace(worker_sid, "{WK}")
+        )
+        print(f"{label:<62} {samples[0]:8.0f} {statistics.median(samples[1:]):8.0f}", flush=True)
+    summary = client.get(base + "/CumulativeStatistics").json()
+    print(
+        f"\nwindow check: reservations_created={summary['reservations_created']:,} "
+        f"tasks_created={summary['tasks_created']:,} (of {events:,} events)"
+    )
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -385,6 +520,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=15_000)
     parser.add_argument("--queues", type=int, default=100)
+    parser.add_argument(
+        "--unindexed",
+        type=int,
+        default=0,
+        help="how many queues (spread over the list) also read activity_name, so their members "
+        "are evaluated per worker instead of read from task_queue_member",
+    )
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument(
@@ -399,9 +541,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the database afterwards (and print where it is)"
     )
+    parser.add_argument(
+        "--reuse",
+        metavar="URL",
+        help="time the endpoints on a database an earlier --keep run built (nothing is rebuilt, "
+        "nothing dropped): to compare two versions of the code on the same data",
+    )
     args = parser.parse_args(argv)
 
-    url, drop = fresh_database(args.database_url)
+    if args.reuse:
+        url, drop = args.reuse, None
+    else:
+        url, drop = fresh_database(args.database_url)
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
     started = time.perf_counter()
     app = create_app(
@@ -412,89 +563,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with TestClient(app) as client:
             client.auth = ACCOUNT
-            ws = client.post("/v1/Workspaces", data={"FriendlyName": "Benchmark"}).json()["sid"]
-            builder = Builder(engine, ws)
-            t = time.perf_counter()
-            builder.add_queues(args.queues)
-            first_queue = builder.queues[0]
-            configuration = {
-                "task_routing": {"filters": [], "default_filter": {"queue": first_queue}}
-            }
-            workflow = client.post(
-                f"/v1/Workspaces/{ws}/Workflows",
-                data={
-                    "FriendlyName": "Benchmark Workflow",
-                    "Configuration": json.dumps(configuration),
-                },
-            ).json()
-            builder.workflow_sid = workflow["sid"]
-            builder.add_workers(args.workers, args.profiles)
-            builder.add_tasks(args.tasks)
-            timed(f"insert {args.workers:,} workers, {args.tasks:,} tasks", time.perf_counter() - t)
-            t = time.perf_counter()
-            builder.add_events(args.events)
-            timed(f"insert {args.events:,} events", time.perf_counter() - t)
-            if engine.dialect.name == "postgresql":
-                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.execute(text("VACUUM ANALYZE"))
+            if args.reuse:
+                with engine.connect() as conn:
+                    ws = conn.scalars(
+                        select(Workspace.sid).where(Workspace.friendly_name == "Benchmark")
+                    ).one()
             else:
-                with engine.begin() as conn:
-                    conn.execute(text("ANALYZE"))
-
-            base = f"/v1/Workspaces/{ws}"
-            worker_sid = builder.workers[0][0]
-            queue, wf = builder.queues[0], builder.workflow_sid
-            page = builder.queues[:50]
-            endpoints: list[tuple[str, str, dict[str, Any] | None]] = [
-                ("GET", "/Statistics", None),
-                ("GET", "/RealTimeStatistics", None),
-                ("GET", "/CumulativeStatistics", None),
-                ("GET", "/CumulativeStatistics?SplitByWaitTime=5,30,60,120", None),
-                ("GET", "/CumulativeStatistics?TaskChannel=voice", None),
-                ("GET", f"/TaskQueues/{queue}/Statistics", None),
-                ("GET", f"/TaskQueues/{queue}/RealTimeStatistics", None),
-                ("GET", f"/TaskQueues/{queue}/CumulativeStatistics", None),
-                ("GET", "/TaskQueues/Statistics", None),
-                ("POST", "/TaskQueues/RealTimeStatistics", {"queueSids": page}),
-                ("GET", "/Workers/Statistics", None),
-                ("GET", "/Workers/RealTimeStatistics", None),
-                ("GET", "/Workers/CumulativeStatistics", None),
-                ("GET", f"/Workers/Statistics?TaskQueueSid={queue}", None),
-                ("GET", f"/Workers/{worker_sid}/Statistics", None),
-                ("GET", f"/Workflows/{wf}/Statistics", None),
-                ("GET", f"/Workflows/{wf}/RealTimeStatistics", None),
-                ("GET", f"/Workflows/{wf}/CumulativeStatistics", None),
-            ]
-            print(f"\n{'endpoint':<62} {'first':>8} {'median':>8}   (ms, {args.repeat} runs)")
-            for method, path, body in endpoints:
-                samples = []
-                for _ in range(args.repeat + 1):
-                    t = time.perf_counter()
-                    response = client.request(method, base + path, json=body)
-                    samples.append((time.perf_counter() - t) * 1000)
-                    if response.status_code != 200:
-                        print(
-                            f"{method} {path}: {response.status_code} {response.text}",
-                            file=sys.stderr,
-                        )
-                        return 1
-                label = (
-                    f"{method} {path}".replace(queue, "{WQ}")
-                    .replace(wf, "{WW}")
-                    .replace(worker_sid, "{WK}")
-                )
-                print(
-                    f"{label:<62} {samples[0]:8.0f} {statistics.median(samples[1:]):8.0f}",
-                    flush=True,
-                )
-            summary = client.get(base + "/CumulativeStatistics").json()
-            print(
-                f"\nwindow check: reservations_created={summary['reservations_created']:,} "
-                f"tasks_created={summary['tasks_created']:,} (of {args.events:,} events)"
-            )
+                ws = build(client, engine, args)
+            if not time_endpoints(client, engine, ws, args.repeat):
+                return 1
     finally:
         engine.dispose()
-        if args.keep:
+        if args.keep or drop is None:
             print(f"kept: {make_url(url).render_as_string(hide_password=True)}")
         else:
             drop()

@@ -32,6 +32,7 @@ from taskrouter_emulator.statistics.cumulative import (
     worker_cumulative,
 )
 from taskrouter_emulator.statistics.realtime import TaskFigures, WorkerFigures, WorkerPool
+from taskrouter_emulator.statistics.sql import WorkerSet
 from taskrouter_emulator.task_channels import service as task_channels
 
 MAX_BULK_QUEUES = 50
@@ -185,11 +186,10 @@ def queue_realtime(
     tasks = realtime.queue_task_figures(
         session, queue_sids=[q.sid for q in queues], now=now, channel_sid=channel
     )
+    workers = pool.queue_figures(queues)
     return {
         queue.sid: QueueRealtime(
-            tasks=tasks[queue.sid],
-            workers=pool.figures(queue.target_workers),
-            activities=activity_list,
+            tasks=tasks[queue.sid], workers=workers[queue.sid], activities=activity_list
         )
         for queue in queues
     }
@@ -308,15 +308,25 @@ def workers_filter(
     task_queue_sid: str | None,
     task_queue_name: str | None,
     friendly_name: str | None,
-) -> list[str] | None:
+) -> WorkerSet | None:
     """The workers `/Workers/Statistics` is restricted to (None: every worker of the workspace).
 
     `TaskQueueSid`/`TaskQueueName` keep the workers a queue's `target_workers` selects (an unknown
     queue selects nobody, as in the Workers list; with several queues of that name, any of them);
-    `FriendlyName` keeps the worker of that name. Given together, all must hold.
+    `FriendlyName` keeps the worker of that name. Given together, all must hold. The SIDs come
+    sorted, or, for `TaskQueueSid` alone naming a queue whose members are indexed, as the
+    statement selecting its member rows (used as a subquery by the figures' queries).
     """
     if task_queue_sid is None and task_queue_name is None and friendly_name is None:
         return None
+    if task_queue_name is None and friendly_name is None:
+        queue = session.scalars(
+            select(TaskQueue).where(
+                TaskQueue.workspace_sid == workspace.sid, TaskQueue.sid == task_queue_sid
+            )
+        ).first()
+        if queue is not None and queue.members_indexed:
+            return realtime.members_of(queue.sid)
     pool = WorkerPool(
         session,
         workspace=workspace,
@@ -329,18 +339,22 @@ def workers_filter(
     ):
         if value is None:
             continue
-        expressions = session.scalars(
-            select(TaskQueue.target_workers).where(
-                TaskQueue.workspace_sid == workspace.sid, column == value
-            )
+        queues = session.scalars(
+            select(TaskQueue).where(TaskQueue.workspace_sid == workspace.sid, column == value)
         )
-        matching = {row.sid for text in expressions for row in pool.eligible(text)}
+        matching = {sid for queue in queues for sid in pool.eligible_sids(queue)}
         selected = matching if selected is None else selected & matching
     if friendly_name is not None:
-        named = {row.sid for row in pool.rows() if row.friendly_name == friendly_name}
+        named = set(
+            session.scalars(
+                select(Worker.sid).where(
+                    Worker.workspace_sid == workspace.sid, Worker.friendly_name == friendly_name
+                )
+            )
+        )
         selected = named if selected is None else selected & named
     assert selected is not None
-    return [row.sid for row in pool.rows() if row.sid in selected]
+    return tuple(sorted(selected))
 
 
 def workers_statistics(
@@ -350,19 +364,19 @@ def workers_statistics(
     window: Window,
     now: datetime,
     channel: str | None,
-    worker_sids: Sequence[str] | None = None,
+    worker_sids: WorkerSet | None = None,
     worker: Worker | None = None,
 ) -> WorkersFigures:
     """Workers real-time and cumulative figures: all workers, a filtered set, or one worker."""
     activity_list = realtime.activities(session, workspace=workspace)
-    selected = None if worker is None else [worker.sid]
+    selected: WorkerSet | None = None if worker is None else (worker.sid,)
     if worker_sids is not None:
-        selected = list(worker_sids)
+        selected = worker_sids
     figures = realtime.worker_figures(
         session, workspace=workspace, activity_list=activity_list, worker_sids=selected
     )
     sids = [a.sid for a in activity_list]
-    if selected is not None and not selected:
+    if isinstance(selected, tuple) and not selected:
         cumulative = WorkerCumulative(
             window=window,
             counts=dict.fromkeys(
@@ -382,7 +396,7 @@ def workers_statistics(
         scope = Scope(
             workspace_sid=workspace.sid,
             worker_sid=worker.sid if worker is not None else None,
-            worker_sids=tuple(worker_sids) if worker_sids is not None else None,
+            worker_sids=worker_sids,
             channel_sid=channel,
         )
         cumulative = worker_cumulative(

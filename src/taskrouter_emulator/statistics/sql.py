@@ -21,6 +21,20 @@ def inline(name: str, values: Collection[str]) -> Any:
     return bindparam(name, list(values), expanding=True, literal_execute=True)
 
 
+# A filtered set of a workspace's workers: their SIDs, or a statement selecting them (a queue's
+# member rows), which keeps thousands of literals out of every statement that filters on the set.
+WorkerSet = tuple[str, ...] | Select[Any]
+
+
+def in_workers(column: Any, workers: WorkerSet) -> ColumnElement[bool]:
+    """`column IN (...)` for a worker set: the SIDs inline, or the selecting statement as a subquery."""
+    if isinstance(workers, tuple):
+        condition: ColumnElement[bool] = column.in_(inline("worker_sids", workers))
+    else:
+        condition = column.in_(workers)
+    return condition
+
+
 def least(
     session: Session, first: ColumnElement[Any], second: ColumnElement[Any]
 ) -> ColumnElement[int]:
