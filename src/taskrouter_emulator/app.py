@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
             clocks,
             settings.scheduler_interval,
             webhook_retention=timedelta(hours=settings.webhook_retention_hours),
+            read_factory=read_factory,
         )
         if settings.scheduler_interval > 0
         else None

@@ -98,8 +98,10 @@ class Scheduler:
         interval: float,
         *,
         webhook_retention: timedelta,
+        read_factory: sessionmaker[Session] | None = None,
     ) -> None:
         self._factory = factory
+        self._read_factory = read_factory
         self._clocks = clocks
         self._interval = interval
         self._webhook_retention = webhook_retention
@@ -116,11 +118,19 @@ class Scheduler:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def _anything_due(self) -> bool:
+        """Look for due timers in a read transaction: an idle tick takes no write lock (SQLite)."""
+        if self._read_factory is None:
+            return True
+        with self._read_factory() as session:
+            return bool(due_times.due_on_running_clocks(session, self._clocks.base.now()))
+
     def _run(self) -> None:
         ticks = 0
         while not self._stop.wait(self._interval):
             try:
-                fire_running(self._factory, self._clocks)
+                if self._anything_due():
+                    fire_running(self._factory, self._clocks)
                 if ticks % self.HOUSEKEEPING_TICKS == 0:
                     with unit_of_work(self._factory) as session:
                         timers.purge_events(session, now=self._clocks.base.now())
