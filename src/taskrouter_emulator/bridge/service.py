@@ -22,7 +22,6 @@ from taskrouter_emulator.bridge.tokens import WorkerIdentity
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.db.locks import workspace_lock
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound, TwilioError
-from taskrouter_emulator.lifecycle.workflow import route_after_change
 from taskrouter_emulator.models import Activity, Reservation, Worker, WorkerChannel, Workspace
 from taskrouter_emulator.reservations import service as reservation_service
 from taskrouter_emulator.reservations.schemas import ReservationUpdate
@@ -238,9 +237,6 @@ class Dispatcher:
             reject_pending=form.reject_pending_reservations,
             if_match=if_match,
         )
-        route_after_change(
-            self.session, clock=self.clock, workspace=workspace, worker_sids=[worker.sid]
-        )
 
     def _update_reservation(
         self,
@@ -329,4 +325,3 @@ def set_offline(session: Session, clock: Clock, identity: WorkerIdentity) -> Non
     worker_service.update(
         session, clock=clock, workspace=workspace, worker=worker, activity_sid=target.sid
     )
-    route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])

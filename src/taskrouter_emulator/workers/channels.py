@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
-from taskrouter_emulator.events import recorder
+from taskrouter_emulator.lifecycle.workers import activity_of, record
 from taskrouter_emulator.models import (
-    Activity,
     Reservation,
     TaskChannel,
     Worker,
@@ -217,10 +216,9 @@ def update(
     session.flush()
     if not (capacity_changed or availability_changed):
         return channel
-    activity = session.scalars(select(Activity).where(Activity.sid == worker.activity_sid)).one()
+    activity = activity_of(session, worker)
     state = state_of(session, channel)
-    data = {
-        **recorder.worker_fields(worker, activity),
+    extra = {
         "worker_channel_available": channel.available,
         "worker_channel_available_capacity": state.available_capacity_percentage,
         "worker_channel_previous_capacity": previous_capacity,
@@ -247,15 +245,5 @@ def update(
             )
         )
     for event_type, description in changes:
-        recorder.record(
-            session,
-            clock=clock,
-            workspace=workspace,
-            event_type=event_type,
-            resource_type="worker",
-            resource_sid=worker.sid,
-            resource_path=child_path(workspace.sid, "Workers", worker.sid),
-            description=description,
-            data=data,
-        )
+        record(session, clock, workspace, worker, activity, event_type, description, extra)
     return channel

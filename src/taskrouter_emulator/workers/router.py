@@ -116,7 +116,6 @@ def update_worker(
         reject_pending=form.reject_pending_reservations,
         if_match=if_match,
     )
-    route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
     return _render(session, worker, response, base_url)
 
 

@@ -25,6 +25,7 @@ from taskrouter_emulator.lifecycle import reservations as reservation_lifecycle
 from taskrouter_emulator.lifecycle.dispatch import route
 from taskrouter_emulator.lifecycle.workers import activity_of as activity_of
 from taskrouter_emulator.lifecycle.workers import move, record, record_activity_change
+from taskrouter_emulator.lifecycle.workflow import route_after_change
 from taskrouter_emulator.models import Activity, Reservation, TaskQueue, Worker, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
 from taskrouter_emulator.sids import Prefix, new_sid
@@ -146,7 +147,8 @@ def update(
     reject_pending: bool | None = None,
     if_match: str | None = None,
 ) -> Worker:
-    """Apply a Worker update; one request that changes anything bumps the version once."""
+    """Apply a Worker update, then offer it what it can now take; one request that changes
+    anything bumps the version once."""
     check_if_match(worker, if_match)
     name = None if friendly_name is None else _friendly_name(friendly_name)
     text = None if attributes is None else _attributes(attributes)
@@ -174,6 +176,7 @@ def update(
         # After the move (as reject with WorkerActivitySid and time-outs do): the re-routed
         # tasks must not come back to this worker, which is now unavailable.
         reject_pending_reservations(session, clock=clock, workspace=workspace, worker=worker)
+    route_after_change(session, clock=clock, workspace=workspace, worker_sids=[worker.sid])
     return worker
 
 
