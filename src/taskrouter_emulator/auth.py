@@ -80,14 +80,9 @@ class Authenticator:
                 return settings.account_sid
             raise AuthenticationFailed("Authentication Error - invalid username or auth token")
         account_sid = settings.account_sid if is_key else username
-        if read_database:
-            token = self._bound_token(username, account_sid, password)
-        else:
-            with self._lock:
-                cached = self._known.get(username)
-            if cached is None:
-                return None
-            token = cached[1]
+        token = self._bound_token(username, account_sid, password, read_database=read_database)
+        if token is None:
+            return None
         if not hmac.compare_digest(token, password):
             raise AuthenticationFailed(
                 "Authentication Error - the auth token does not match this account"
@@ -123,11 +118,15 @@ class Authenticator:
             found.update({str(row.username): str(row.auth_token) for row in rows})
         return found
 
-    def _bound_token(self, username: str, account_sid: str, password: str) -> str:
+    def _bound_token(
+        self, username: str, account_sid: str, password: str, *, read_database: bool
+    ) -> str | None:
         with self._lock:
             cached = self._known.get(username)
         if cached is not None:
             return cached[1]
+        if not read_database:
+            return None
         with unit_of_work(self._factory) as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert

@@ -98,7 +98,7 @@ class Scheduler:
         interval: float,
         *,
         webhook_retention: timedelta,
-        read_factory: sessionmaker[Session] | None = None,
+        read_factory: sessionmaker[Session],
     ) -> None:
         self._factory = factory
         self._read_factory = read_factory
@@ -120,8 +120,6 @@ class Scheduler:
 
     def _anything_due(self) -> bool:
         """Look for due timers in a read transaction: an idle tick takes no write lock (SQLite)."""
-        if self._read_factory is None:
-            return True
         with self._read_factory() as session:
             return bool(due_times.due_on_running_clocks(session, self._clocks.base.now()))
 

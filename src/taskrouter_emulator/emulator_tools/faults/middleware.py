@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.emulator_tools.asgi import caller_account, send_error
 from taskrouter_emulator.emulator_tools.faults import service
-from taskrouter_emulator.emulator_tools.faults.presence import FaultPresence
+from taskrouter_emulator.emulator_tools.faults.presence import FaultPresence, read_faults
 from taskrouter_emulator.emulator_tools.faults.service import Injection
 from taskrouter_emulator.models import Fault
 
@@ -56,23 +56,9 @@ class FaultInjection:
 
 
 def _has_faults(engine: Engine, account_sid: str) -> bool:
-    """Probe for the account's faults without a write transaction.
-
-    Every request pays for this probe, so it avoids the session: on SQLite a session's transaction
-    starts with BEGIN IMMEDIATE and would queue behind every writer; the pooled connection runs this
-    read in autocommit mode instead (on PostgreSQL the pool rolls the read back on return).
-    """
-    placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(
-            f"SELECT 1 FROM {Fault.__tablename__} WHERE account_sid = {placeholder} LIMIT 1",
-            (account_sid,),
-        )
-        return cursor.fetchone() is not None
-    finally:
-        connection.close()
+    """Probe for the account's faults (every request on PostgreSQL pays for this)."""
+    sql = f"SELECT 1 FROM {Fault.__tablename__} WHERE account_sid = ? LIMIT 1"
+    return bool(read_faults(engine, sql, account_sid))
 
 
 def _inject(app: Any, account_sid: str, method: str, path: str) -> Injection | None:

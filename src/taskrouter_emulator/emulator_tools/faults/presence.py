@@ -22,6 +22,24 @@ from taskrouter_emulator.models import Fault
 _CHANGED = "taskrouter_faults_changed"
 
 
+def read_faults(engine: Engine, sql: str, *params: object) -> list[Any]:
+    """Run a read of the fault table outside any session, in autocommit.
+
+    Every request may pay for it, so it avoids the session: on SQLite a session's write transaction
+    starts with BEGIN IMMEDIATE and would queue behind every writer (on PostgreSQL the pool rolls the
+    read back on return). `?` placeholders are rewritten for drivers that use `%s`.
+    """
+    if engine.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        connection.close()
+
+
 class FaultPresence:
     """The set of accounts that have faults, or None when it must be read again."""
 
@@ -39,13 +57,8 @@ class FaultPresence:
         """Read the accounts that have faults (in autocommit: no write lock) and remember them."""
         with self._lock:
             generation = self._generation
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(f"SELECT DISTINCT account_sid FROM {Fault.__tablename__}")
-            accounts = frozenset(str(row[0]) for row in cursor.fetchall())
-        finally:
-            connection.close()
+        rows = read_faults(engine, f"SELECT DISTINCT account_sid FROM {Fault.__tablename__}")
+        accounts = frozenset(str(row[0]) for row in rows)
         with self._lock:
             if generation == self._generation:
                 self._accounts = accounts
