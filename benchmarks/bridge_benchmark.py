@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,37 +28,14 @@ import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import TaskRouterGrant
 from websockets.asyncio.client import ClientConnection, connect
 
+from taskrouter_emulator.testing import database_on, free_port
+
 ACCOUNT_SID = "AC00000000000000000000000000000000"  # API keys act on the configured account
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _database(url: str | None, directory: Path) -> tuple[str, str | None]:
-    if not url:
-        return f"sqlite:///{directory / 'bench.db'}", None
-    name = f"tre_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False), name
-
-
-def _drop(url: str, name: str) -> None:
-    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _ms(values: list[float], q: float) -> float:
@@ -142,9 +118,11 @@ async def _measure(port: int, workers: int, updates: int) -> None:
 
 def run(workers: int, updates: int, database_url: str | None) -> None:
     """Start a server process on a fresh database, measure, print."""
-    with tempfile.TemporaryDirectory() as tmp:
-        url, created_db = _database(database_url, Path(tmp))
-        port = _free_port()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        database_on(database_url, Path(tmp), prefix="tre_bench") as url,
+    ):
+        port = free_port()
         env = {**os.environ, "TASKROUTER_WEBHOOK_WORKERS": "0"}
         server = subprocess.Popen(
             [sys.executable, "-m", "taskrouter_emulator", "serve", "--port", str(port), "--database-url", url,
@@ -163,8 +141,6 @@ def run(workers: int, updates: int, database_url: str | None) -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-            if created_db and database_url:
-                _drop(database_url, created_db)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from taskrouter_emulator.testing import free_port, postgres_database
+from taskrouter_emulator.testing import database_on, free_port
 
 
 @contextmanager
@@ -25,11 +25,10 @@ def scratch_database(server_url: str | None) -> Iterator[str]:
     Without `server_url`: a SQLite file in a temporary directory. With a PostgreSQL URL: a new
     database `tre_bench_<random>` on that server, dropped at the end.
     """
-    if not server_url or make_url(server_url).get_backend_name() == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="tre-bench-") as directory:
-            yield f"sqlite:///{Path(directory) / 'bench.db'}"
-        return
-    with postgres_database(server_url, prefix="tre_bench") as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="tre-bench-") as directory,
+        database_on(server_url, Path(directory), prefix="tre_bench") as url,
+    ):
         yield url
 
 

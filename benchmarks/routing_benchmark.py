@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
 from taskrouter_emulator.app import create_app
@@ -47,44 +46,19 @@ from taskrouter_emulator.db.session import unit_of_work
 from taskrouter_emulator.models import Activity, Task, TaskChannel
 from taskrouter_emulator.sids import Prefix, new_sid
 from taskrouter_emulator.task_queues import service as queue_service
+from taskrouter_emulator.testing import database_on, free_port
 from taskrouter_emulator.workers import service as worker_service
 from taskrouter_emulator.workflows import service as workflow_service
 from taskrouter_emulator.workspaces import service as workspace_service
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _database(url: str | None, directory: Path) -> tuple[str, str | None]:
-    if not url:
-        return f"sqlite:///{directory / 'bench.db'}", None
-    name = f"tre_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False), name
-
-
-def _drop(url: str, name: str) -> None:
-    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def run(workers: int, queues: int, tasks: int, database_url: str | None, profile: str | None = None, pending: int = 0) -> None:
     """Build the workspace, create the tasks, print the figures."""
-    with tempfile.TemporaryDirectory() as tmp:
-        url, created_db = _database(database_url, Path(tmp))
-        try:
-            _run(url, workers, queues, tasks, profile, pending)
-        finally:
-            if created_db and database_url:
-                _drop(database_url, created_db)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        database_on(database_url, Path(tmp), prefix="tre_bench") as url,
+    ):
+        _run(url, workers, queues, tasks, profile, pending)
 
 
 def _run(url: str, workers: int, queues: int, tasks: int, profile: str | None, pending: int) -> None:
@@ -122,7 +96,7 @@ def _run(url: str, workers: int, queues: int, tasks: int, profile: str | None, p
         waiting = _insert_pending(session, clock, workspace, queue_sids, pending, workflow_sid=workflow.sid) if pending else {}
     app.state.engine.dispose()
     print(f"setup: {workers} workers, {queues} queues in {time.perf_counter() - started:.1f}s")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TASKROUTER_CLOCK": "frozen", "TASKROUTER_WEBHOOK_WORKERS": "0", "TASKROUTER_SCHEDULER_INTERVAL": "0"}
     command = [sys.executable, "-m", "taskrouter_emulator", "serve", "--port", str(port), "--database-url", url, "--log-level", "warning"]
     if profile:

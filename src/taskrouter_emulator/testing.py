@@ -127,15 +127,24 @@ def postgres_database(server_url: str, *, prefix: str = "tre_test") -> Iterator[
 
 
 @contextmanager
-def fresh_database(directory: Path) -> Iterator[str]:
-    """Create an empty database on the configured backend (SQLite file or a new Postgres database)."""
+def database_on(
+    server_url: str | None, directory: Path, *, prefix: str = "tre_test"
+) -> Iterator[str]:
+    """Create an empty database: a SQLite file in `directory` unless `server_url` names a
+    PostgreSQL server, where a new database `<prefix>_<random>` is made (and dropped afterwards)."""
     from sqlalchemy.engine import make_url
 
-    configured = os.environ.get(DATABASE_URL_VARIABLE)
-    if not configured or make_url(configured).get_backend_name() == "sqlite":
+    if not server_url or make_url(server_url).get_backend_name() == "sqlite":
         yield f"sqlite:///{directory / f'taskrouter-{uuid.uuid4().hex[:8]}.db'}"
         return
-    with postgres_database(configured) as url:
+    with postgres_database(server_url, prefix=prefix) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """Create an empty database on the configured backend (SQLite file or a new Postgres database)."""
+    with database_on(os.environ.get(DATABASE_URL_VARIABLE), directory) as url:
         yield url
 
 
