@@ -9,6 +9,8 @@ those answers on the same paths with the same `uvicorn.run` settings, and loads 
 
 - fetch workspace: `GET /v1/Workspaces/{WS}`
 - list workers: `GET /v1/Workspaces/{WS}/Workers?PageSize=50` (a full page of 50)
+- both again with `Cache-Control: no-cache`, so the emulator answers from the database instead of
+  reusing the answer it kept while nothing changed (`api/read_cache.py`)
 - create task: `POST /v1/Workspaces/{WS}/Tasks` (FIFO workflow; routed like any task)
 - workspace real-time statistics: `GET /v1/Workspaces/{WS}/RealTimeStatistics`
 
@@ -74,6 +76,7 @@ class Endpoint:
     path: str  # below the workspace
     query: str = ""
     form: str = ""  # form-encoded body of a POST
+    no_cache: bool = False  # send `Cache-Control: no-cache`: the emulator answers from the database
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ def run_wrk(
             f"wrk.body = {json.dumps(endpoint.form)}",
             'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"',
         ]
+    if endpoint.no_cache:
+        lines.append('wrk.headers["Cache-Control"] = "no-cache"')
     script.write_text("\n".join(lines) + "\n" + _REPORT_LUA)
     command = [
         wrk_path(), "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}s",
@@ -172,13 +177,15 @@ def build_workspace(http: httpx.Client) -> tuple[str, str]:
 
 
 def endpoints(workflow_sid: str) -> list[Endpoint]:
-    """Return the four measured requests."""
+    """Return the measured requests."""
     task_form = httpx.QueryParams(
         {"WorkflowSid": workflow_sid, "Attributes": json.dumps({"type": "support"})}
     )
     return [
         Endpoint("fetch workspace", "GET", ""),
+        Endpoint("fetch workspace, no-cache", "GET", "", no_cache=True),
         Endpoint("list workers (page of 50)", "GET", "/Workers", "?PageSize=50"),
+        Endpoint("list workers, no-cache", "GET", "/Workers", "?PageSize=50", no_cache=True),
         Endpoint("create task", "POST", "/Tasks", form=str(task_form)),
         Endpoint("workspace RealTimeStatistics", "GET", "/RealTimeStatistics"),
     ]

@@ -18,13 +18,13 @@ import pytest
 from twilio.rest import Client
 
 from taskrouter_emulator.config import Settings
-from taskrouter_emulator.testing import Account, LiveServer, fresh_database, start_server
+from taskrouter_emulator.testing import Account, LiveServer, fresh_database, serving, start_server
 
 # The plugin is normally loaded by its entry point; naming it here also covers
 # PYTEST_DISABLE_PLUGIN_AUTOLOAD=1, and is a no-op otherwise (the entry point has the module's name).
 pytest_plugins = ["taskrouter_emulator.pytest_plugin", "pytester"]
 
-__all__ = ["Account", "AccountClock", "LiveServer", "start_server"]
+__all__ = ["Account", "AccountClock", "LiveServer", "serving", "start_server"]
 
 # The helper libraries corrupt a local base URL when an edge or region is set.
 for _name in ("TWILIO_EDGE", "TWILIO_REGION"):

@@ -15,6 +15,7 @@ from taskrouter_emulator import __version__
 from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
 from taskrouter_emulator.api.methods import guard_fixed_paths
+from taskrouter_emulator.api.read_cache import KeptAnswers, ReadCache
 from taskrouter_emulator.api.write_gate import Admission, WriteGate
 from taskrouter_emulator.auth import Authenticator
 from taskrouter_emulator.bridge.router import router as bridge_router
@@ -23,6 +24,7 @@ from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import LifecycleConfig, Settings
+from taskrouter_emulator.db.data_version import data_version_for
 from taskrouter_emulator.db.engine import (
     ADMITTED_REQUESTS,
     REQUEST_THREADS,
@@ -69,9 +71,11 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     config = LifecycleConfig.from_settings(settings)
     factory = make_sessionmaker(engine, config=config)
     read_factory = make_sessionmaker(read_engine(engine), config=config)
+    data_version = data_version_for(engine)
+    kept_answers = KeptAnswers()
     # One server process per SQLite database: it sees every change to the faults (presence.py).
-    fault_presence = FaultPresence() if is_sqlite(settings.database_url) else None
-    if fault_presence is not None:
+    fault_presence = FaultPresence(sees_every_change=is_sqlite(settings.database_url))
+    if is_sqlite(settings.database_url):
         fault_presence.install(factory)
     # `clock` is the base time source (real time unless a test injects one it moves); each account's
     # time is stored in the database on top of it (clocks.py).
@@ -121,6 +125,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
             dispatcher.stop()
         if scheduler is not None:
             scheduler.stop()
+        await data_version.close()
         engine.dispose()
 
     # Swagger UI's script and styles are served from the installed package: the docs work offline.
@@ -142,6 +147,8 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.authenticator = authenticator
     app.state.scheduler = scheduler
     app.state.fault_presence = fault_presence
+    app.state.kept_answers = kept_answers
+    app.state.data_version = data_version
     register_error_handlers(app)
     for router in (
         admin_router,
@@ -163,9 +170,11 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
         inspector_router,
     ):
         app.include_router(router)
-    # Innermost first: admission (no more requests inside than pool threads), then the write gate
-    # (writes queue per workspace before taking an admission slot), then faults and rate limits.
+    # Innermost first: admission (no more requests inside than pool threads), the read cache (kept
+    # answers need no admission), the write gate (writes queue per workspace before taking an
+    # admission slot), then faults and rate limits (which apply to kept answers too).
     app.add_middleware(Admission, limit=ADMITTED_REQUESTS, timeout=SATURATION_TIMEOUT)
+    app.add_middleware(ReadCache, answers=kept_answers)
     app.add_middleware(WriteGate, single_writer=is_sqlite(settings.database_url))
     app.add_middleware(RateLimits)
     app.add_middleware(FaultInjection)

@@ -9,6 +9,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from taskrouter_emulator.api import read_cache
 from taskrouter_emulator.api.pagination import PageRequest, page_request
 from taskrouter_emulator.api.threads import FINISHED, InThread, finish
 from taskrouter_emulator.api.urls import public_base_url
@@ -114,14 +115,15 @@ def load_workspace(
     """
     if request.method in READ_METHODS:
         workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
-        if not due_times.is_due(workspace, clock):
-            return workspace
-        # Fire in a short write transaction of its own, then read from a fresh snapshot.
-        session.rollback()
-        with unit_of_work(request.app.state.sessionmaker) as writer:
-            fresh = workspace_service.get(writer, account_sid=account_sid, sid=workspace_sid)
-            timers.fire_due(writer, clock=clock, workspace=fresh)
-        return workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+        if due_times.is_due(workspace, clock):
+            # Fire in a short write transaction of its own, then read from a fresh snapshot.
+            session.rollback()
+            with unit_of_work(request.app.state.sessionmaker) as writer:
+                fresh = workspace_service.get(writer, account_sid=account_sid, sid=workspace_sid)
+                timers.fire_due(writer, clock=clock, workspace=fresh)
+            workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+        read_cache.keep_until(request, workspace.next_due_at, clock)
+        return workspace
     workspace_lock(session, workspace_sid)
     workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
     if due_times.is_due(workspace, clock):
@@ -139,7 +141,9 @@ async def get_routing_context(
     return InThread(_load_routing_context, session, workspace, clock)
 
 
-def _load_routing_context(session: Session, workspace: Workspace, clock: LazyClock) -> RoutingContext:
+def _load_routing_context(
+    session: Session, workspace: Workspace, clock: LazyClock
+) -> RoutingContext:
     return RoutingContext.load(session, clock=clock, workspace=workspace)
 
 

@@ -179,3 +179,15 @@ def start_server(
         url=f"http://127.0.0.1:{port}", clock=clock, settings=settings, app=app, statuses=statuses
     )
     return live, server, thread
+
+
+@contextmanager
+def serving(settings: Settings, clock: EmulatorClock) -> Iterator[LiveServer]:
+    """Run a server of its own for the block; stop it afterwards and check it answered no 5xx."""
+    live, server, thread = start_server(settings, clock)
+    try:
+        yield live
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert not live.server_errors(), live.server_errors()

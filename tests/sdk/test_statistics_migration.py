@@ -22,7 +22,7 @@ from twilio.rest import Client
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.migrate import alembic_config
-from tests.conftest import Account, LiveServer, start_server
+from tests.conftest import Account, LiveServer, serving
 from tests.sdk.routing_helpers import make_setup, single_queue
 
 STATISTICS_COLUMNS_REVISION = "7014aaec486f"
@@ -31,15 +31,8 @@ STATISTICS_COLUMNS_REVISION = "7014aaec486f"
 @contextmanager
 def running(database_url: str, start: datetime | None) -> Iterator[LiveServer]:
     clock = EmulatorClock(frozen=True) if start is None else EmulatorClock(frozen=True, start=start)
-    live, server, thread = start_server(
-        Settings(database_url=database_url, scheduler_interval=0), clock
-    )
-    try:
+    with serving(Settings(database_url=database_url, scheduler_interval=0), clock) as live:
         yield live
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    assert not live.server_errors()
 
 
 def figures(live: LiveServer, account: Account, workspace_sid: str, sids: dict[str, str]) -> Any:

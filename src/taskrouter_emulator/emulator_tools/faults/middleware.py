@@ -5,24 +5,21 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskrouter_emulator.db.session import unit_of_work
-from taskrouter_emulator.emulator_tools.asgi import caller_account, send_error
+from taskrouter_emulator.emulator_tools.asgi import caller_account, data_version_of, send_error
 from taskrouter_emulator.emulator_tools.faults import service
-from taskrouter_emulator.emulator_tools.faults.presence import FaultPresence, read_faults
+from taskrouter_emulator.emulator_tools.faults.presence import FaultPresence
 from taskrouter_emulator.emulator_tools.faults.service import Injection
-from taskrouter_emulator.models import Fault
 
 
 class FaultInjection:
     """Delays or fails requests that match one of the caller's faults (`/emulator/…` is exempt).
 
-    On SQLite the accounts that have faults are known in memory (`presence.FaultPresence`), so a
-    request of an account without faults costs no database read; on PostgreSQL (several processes
-    may change the faults) every request probes the table.
+    The accounts that have faults are known in memory (`presence.FaultPresence`), so a request of
+    an account without faults usually costs no database read.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -34,12 +31,11 @@ class FaultInjection:
             return
         account_sid = await caller_account(scope)
         injection = None
-        presence: FaultPresence | None = scope["app"].state.fault_presence
-        if account_sid is not None and (
-            presence is None or presence.known(account_sid) is not False
-        ):
+        presence: FaultPresence = scope["app"].state.fault_presence
+        version = await data_version_of(scope)
+        if account_sid is not None and presence.known(account_sid, version) is not False:
             injection = await run_in_threadpool(
-                _inject, scope["app"], account_sid, scope["method"], scope["path"]
+                _inject, scope["app"], account_sid, scope["method"], scope["path"], version
             )
         if injection is not None:
             if injection.latency_ms:
@@ -55,19 +51,12 @@ class FaultInjection:
         await self.app(scope, receive, send)
 
 
-def _has_faults(engine: Engine, account_sid: str) -> bool:
-    """Probe for the account's faults (every request on PostgreSQL pays for this)."""
-    sql = f"SELECT 1 FROM {Fault.__tablename__} WHERE account_sid = ? LIMIT 1"
-    return bool(read_faults(engine, sql, account_sid))
-
-
-def _inject(app: Any, account_sid: str, method: str, path: str) -> Injection | None:
-    presence: FaultPresence | None = app.state.fault_presence
+def _inject(
+    app: Any, account_sid: str, method: str, path: str, version: object | None
+) -> Injection | None:
+    presence: FaultPresence = app.state.fault_presence
     try:
-        if presence is not None:
-            if account_sid not in presence.load(app.state.engine):
-                return None
-        elif not _has_faults(app.state.engine, account_sid):
+        if account_sid not in presence.load(app.state.engine, version):
             return None
     except Exception:
         # Database unreachable or saturated (a raw connection raises the driver's own errors):

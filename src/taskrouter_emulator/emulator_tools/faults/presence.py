@@ -1,12 +1,13 @@
 """Which accounts have injected faults, known in memory so most requests skip the fault lookup.
 
-Only valid where this process sees every change to the `fault` table: SQLite, whose database has one
-server process (`serve --workers` is refused there). On PostgreSQL several processes may share the
-table, so the middleware asks the database on every request instead.
+On SQLite (one server process per database: `serve --workers` is refused there) this process sees
+every change to the `fault` table: each committed change forgets what is known (`install`), and the
+next request reads the set again. A read that started before such a commit may finish after it, so
+results are kept only if no change was committed meanwhile (the generation check).
 
-Every committed change to the table (a fault added, claimed or removed, a reset) forgets what is
-known; the next request reads the set again. A read that started before such a commit may finish
-after it, so results are kept only if no change was committed meanwhile (the generation check).
+On PostgreSQL other processes may change the faults, so what is known holds only for the database's
+data version it was read at (`db.data_version`): while no transaction commits, no request reads the
+table; after any commit, the next request reads it again.
 """
 
 from __future__ import annotations
@@ -43,26 +44,37 @@ def read_faults(engine: Engine, sql: str, *params: object) -> list[Any]:
 class FaultPresence:
     """The set of accounts that have faults, or None when it must be read again."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sees_every_change: bool) -> None:
+        self._sees_every_change = sees_every_change
         self._lock = threading.Lock()
         self._accounts: frozenset[str] | None = None
+        self._version: object | None = None
         self._generation = 0
 
-    def known(self, account_sid: str) -> bool | None:
-        """Tell whether the account has faults, or None when this is not known right now."""
+    def known(self, account_sid: str, version: object | None) -> bool | None:
+        """Tell whether the account has faults at the database's data `version`, or None if unknown."""
         accounts = self._accounts
-        return None if accounts is None else account_sid in accounts
+        if accounts is None or not (self._sees_every_change or self._current(version)):
+            return None
+        return account_sid in accounts
 
-    def load(self, engine: Engine) -> frozenset[str]:
-        """Read the accounts that have faults (in autocommit: no write lock) and remember them."""
+    def load(self, engine: Engine, version: object | None) -> frozenset[str]:
+        """Read the accounts that have faults (in autocommit: no write lock) and remember them.
+
+        `version` is the data version read before this read started (unused on SQLite).
+        """
         with self._lock:
             generation = self._generation
         rows = read_faults(engine, f"SELECT DISTINCT account_sid FROM {Fault.__tablename__}")
         accounts = frozenset(str(row[0]) for row in rows)
         with self._lock:
-            if generation == self._generation:
+            if generation == self._generation and (self._sees_every_change or version is not None):
                 self._accounts = accounts
+                self._version = version
         return accounts
+
+    def _current(self, version: object | None) -> bool:
+        return version is not None and version == self._version
 
     def forget(self) -> None:
         """Drop what is known (a change to the fault table was committed)."""
@@ -81,8 +93,7 @@ class FaultPresence:
         @event.listens_for(factory, "do_orm_execute")
         def _executed(state: ORMExecuteState) -> None:
             if (state.is_update or state.is_delete or state.is_insert) and any(
-                getattr(table, "name", None) == Fault.__tablename__
-                for table in _tables(state)
+                getattr(table, "name", None) == Fault.__tablename__ for table in _tables(state)
             ):
                 state.session.info[_CHANGED] = True
 

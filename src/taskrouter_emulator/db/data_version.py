@@ -1,0 +1,137 @@
+"""Has the database changed? A cheap mark that differs whenever any transaction has committed a change.
+
+Read from the event loop before a request runs, so an answer computed from the database can be kept
+and reused for as long as the mark stays the same (`api.read_cache`). Both marks see every writer:
+this process's request threads, its scheduler and dispatcher, other server processes, the CLI, and
+scripts that write to the database directly.
+
+- SQLite: `PRAGMA data_version` on a connection of its own that never writes. SQLite changes the
+  value a connection reports whenever another connection has committed to the file since.
+- PostgreSQL: the text of `pg_current_snapshot()` (xmin:xmax:in-progress ids). Two equal snapshots
+  see exactly the same committed transactions: a transaction that commits leaves the in-progress
+  list, and one that starts writing takes an id at or above xmax, so any commit in between changes it.
+
+The mark is read before the request's own transaction starts. If a commit lands between the two, the
+answer is newer than its mark, and the mark has already changed, so the answer is never reused.
+A mark of None means "unknown" (the database could not be asked): nothing is reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+logger = logging.getLogger(__name__)
+
+
+class DataVersion(Protocol):
+    """A mark of the database's committed state."""
+
+    async def current(self) -> object | None:
+        """Return the mark now, or None when it cannot be read."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connection the mark is read with."""
+        ...
+
+
+class SqliteDataVersion:
+    """`PRAGMA data_version` on a dedicated autocommit connection, read in the event loop.
+
+    The pragma reads SQLite's shared WAL index, a few microseconds with no disk access and no lock
+    wait, so it runs in the event loop rather than paying for a thread hand-off.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Any = None
+        self.failing = False
+
+    async def current(self) -> object | None:
+        """Return the connection's data version, opening the connection on first use."""
+        try:
+            if self._connection is None:
+                # Outside the pool, with the engine's own connect arguments: it never serves a
+                # request, so it never writes (it would not see its own commits).
+                dialect = self._engine.dialect
+                args, kwargs = dialect.create_connect_args(self._engine.url)
+                self._connection = dialect.loaded_dbapi.connect(*args, **kwargs)
+                self._connection.isolation_level = None
+            row = self._connection.cursor().execute("PRAGMA data_version").fetchone()
+        except Exception:
+            _warn_once(self, "could not read SQLite's data_version")
+            await self.close()
+            return None
+        self.failing = False
+        return int(row[0])
+
+    async def close(self) -> None:
+        """Close the dedicated connection."""
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+
+
+class PostgresSnapshot:
+    """`pg_current_snapshot()` on a dedicated asynchronous autocommit connection.
+
+    One connection serves every request, one query at a time (a query is a loopback round trip of
+    well under a millisecond). A request never reuses a snapshot read before it arrived: a write
+    answered just before could be missing from it.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url).set(drivername="postgresql")
+        self._dsn = url.render_as_string(hide_password=False)
+        self._connection: Any = None
+        self._lock = asyncio.Lock()
+        self.failing = False
+
+    async def current(self) -> object | None:
+        """Return the current snapshot's text, connecting on first use."""
+        # Imported here: a server on SQLite never loads the PostgreSQL driver (see db/notify.py).
+        import psycopg
+
+        async with self._lock:
+            try:
+                if self._connection is None or self._connection.closed:
+                    self._connection = await psycopg.AsyncConnection.connect(
+                        self._dsn, autocommit=True, connect_timeout=5
+                    )
+                cursor = await self._connection.execute("SELECT pg_current_snapshot()::text")
+                row = await cursor.fetchone()
+            except Exception:
+                _warn_once(
+                    self, "could not read PostgreSQL's snapshot (PostgreSQL 13 or newer is needed)"
+                )
+                self._connection = None
+                return None
+        self.failing = False
+        return None if row is None else str(row[0])
+
+    async def close(self) -> None:
+        """Close the dedicated connection."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+
+def _warn_once(reader: SqliteDataVersion | PostgresSnapshot, message: str) -> None:
+    """Log the first failure of a streak (until a read succeeds again, nothing is reused)."""
+    if not reader.failing:
+        reader.failing = True
+        logger.warning("%s: answering every request from the database", message, exc_info=True)
+
+
+def data_version_for(engine: Engine) -> DataVersion:
+    """Return the data version reader for the engine's backend."""
+    if engine.dialect.name == "sqlite":
+        return SqliteDataVersion(engine)
+    return PostgresSnapshot(engine.url.render_as_string(hide_password=False))

@@ -1,0 +1,133 @@
+"""Repeated GETs are answered from memory, and never with anything the database no longer says."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, update
+from twilio.rest import Client
+
+from taskrouter_emulator.api.read_cache import KeptAnswers
+from taskrouter_emulator.clock import EmulatorClock
+from taskrouter_emulator.config import Settings
+from taskrouter_emulator.models import Worker
+from tests.conftest import Account, LiveServer, serving
+from tests.sdk.routing_helpers import make_setup, single_queue
+
+
+def kept(live: LiveServer) -> KeptAnswers:
+    answers: KeptAnswers = live.app.state.kept_answers
+    return answers
+
+
+def own_server(database_url: str, base: EmulatorClock, **settings: Any) -> Any:
+    """A server of its own with no scheduler: only requests fire timers."""
+    return serving(
+        Settings(database_url=database_url, scheduler_interval=0, webhook_workers=0, **settings),
+        base,
+    )
+
+
+def test_a_repeated_fetch_is_kept_and_a_change_shows_at_once(
+    live_server: LiveServer, client: Client, http: httpx.Client
+) -> None:
+    setup = make_setup(client, http)
+    worker = setup.worker("Alice", {"skill": "a"})
+    path = f"/v1/Workspaces/{setup.ws.sid}/Workers/{worker.sid}"
+    first = http.get(path)
+    hits = kept(live_server).hits
+    again = http.get(path)
+    assert kept(live_server).hits == hits + 1
+    assert again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["content-type"] == first.headers["content-type"]
+
+    setup.api.workers(worker.sid).update(attributes=json.dumps({"skill": "b"}))
+    fetched = setup.api.workers(worker.sid).fetch()
+    assert json.loads(fetched.attributes) == {"skill": "b"}
+    listed = http.get(f"/v1/Workspaces/{setup.ws.sid}/Workers", params={"PageSize": 50}).json()
+    assert [json.loads(w["attributes"]) for w in listed["workers"]] == [{"skill": "b"}]
+
+
+def test_a_change_made_behind_the_servers_back_shows_at_once(
+    live_server: LiveServer, client: Client, http: httpx.Client, database_url: str
+) -> None:
+    setup = make_setup(client, http)
+    worker = setup.worker("Alice")
+    path = f"/v1/Workspaces/{setup.ws.sid}/Workers/{worker.sid}"
+    http.get(path)
+    hits = kept(live_server).hits
+    assert http.get(path).json()["friendly_name"] == "Alice"
+    assert kept(live_server).hits == hits + 1
+
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Worker).where(Worker.sid == worker.sid).values(friendly_name="Bob")
+        )
+    engine.dispose()
+    assert http.get(path).json()["friendly_name"] == "Bob"
+
+
+def test_answers_are_kept_per_account_and_per_base_url(
+    live_server: LiveServer, client: Client, http: httpx.Client
+) -> None:
+    setup = make_setup(client, http)
+    path = f"/v1/Workspaces/{setup.ws.sid}"
+    assert http.get(path).status_code == 200
+    assert http.get(path).status_code == 200
+    stranger = Account.fresh()
+    answer = httpx.get(f"{live_server.url}{path}", auth=(stranger.sid, stranger.token))
+    assert answer.status_code == 404
+    assert httpx.get(f"{live_server.url}{path}").status_code == 401
+
+    proxied = http.get(
+        path, headers={"X-Forwarded-Host": "emulator.example", "X-Forwarded-Proto": "https"}
+    )
+    assert proxied.json()["url"] == f"https://emulator.example{path}"
+    assert http.get(path).json()["url"] == f"{live_server.url}{path}"
+
+
+def test_answers_that_depend_on_the_time_are_not_kept(
+    live_server: LiveServer, client: Client, http: httpx.Client
+) -> None:
+    setup = make_setup(client, http)
+    _, workflow = single_queue(setup)
+    task = setup.task(workflow_sid=workflow.sid)
+    before = kept(live_server).hits
+    for path in (f"/Tasks/{task.sid}", "/Tasks", "/Statistics", "/RealTimeStatistics", "/Events"):
+        http.get(f"/v1/Workspaces/{setup.ws.sid}{path}")
+        http.get(f"/v1/Workspaces/{setup.ws.sid}{path}")
+    assert kept(live_server).hits == before
+
+
+def test_a_kept_answer_ends_when_a_timer_falls_due_on_a_running_clock(
+    private_database: str,
+) -> None:
+    # The account's clock runs (real time plus an offset) on a base clock the test moves; moving the
+    # base writes nothing, so only the answer's own due time can tell that it no longer holds.
+    base = EmulatorClock(frozen=True)
+    with own_server(private_database, base, clock="real") as live:
+        account = Account.fresh()
+        client = Client(account.sid, account.token)
+        client.taskrouter.base_url = live.url
+        with httpx.Client(base_url=live.url, auth=(account.sid, account.token)) as http:
+            setup = make_setup(client, http)
+            _, workflow = single_queue(setup)
+            worker = setup.worker("Alice")
+            task = setup.task(workflow_sid=workflow.sid, timeout=3600)
+            (reservation,) = setup.reservations(task.sid, "pending")
+            path = f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task.sid}/Reservations/{reservation.sid}"
+            assert http.get(path).json()["reservation_status"] == "pending"
+            hits = kept(live).hits
+            assert http.get(path).json()["reservation_status"] == "pending"
+            assert kept(live).hits == hits + 1
+
+            base.advance(119)
+            assert http.get(path).json()["reservation_status"] == "pending"
+            base.advance(2)  # past the default 120 s reservation timeout
+            assert http.get(path).json()["reservation_status"] == "timeout"
+            worker_path = f"/v1/Workspaces/{setup.ws.sid}/Workers/{worker.sid}"
+            assert http.get(worker_path).json()["activity_name"] == "Offline"
