@@ -50,6 +50,7 @@ class SqliteDataVersion:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Any = None
+        self._opened = 0
         self.failing = False
 
     async def current(self) -> object | None:
@@ -62,13 +63,15 @@ class SqliteDataVersion:
                 args, kwargs = dialect.create_connect_args(self._engine.url)
                 self._connection = dialect.loaded_dbapi.connect(*args, **kwargs)
                 self._connection.isolation_level = None
+                self._opened += 1
             row = self._connection.cursor().execute("PRAGMA data_version").fetchone()
         except Exception:
             _warn_once(self, "could not read SQLite's data_version")
             await self.close()
             return None
         self.failing = False
-        return int(row[0])
+        # A new connection counts from scratch: the count of connections opened keeps marks unique.
+        return (self._opened, int(row[0]))
 
     async def close(self) -> None:
         """Close the dedicated connection."""
