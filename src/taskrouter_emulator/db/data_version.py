@@ -85,42 +85,57 @@ class SqliteDataVersion:
 class PostgresSnapshot:
     """`pg_current_snapshot()` on a dedicated asynchronous autocommit connection.
 
-    One connection serves every request, one query at a time (a query is a loopback round trip of
-    well under a millisecond). A request never reuses a snapshot read before it arrived: a write
-    answered just before could be missing from it.
+    One connection serves every request, one query at a time. A request never uses a snapshot read
+    before it arrived (a write answered just before could be missing from it): requests that arrive
+    while a read is under way wait for the next read, which starts when that one ends, and share it.
+    So at most one read runs and one waits, however many requests arrive.
     """
 
     def __init__(self, database_url: str) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
         self._connection: Any = None
-        self._lock = asyncio.Lock()
+        self._next: asyncio.Future[str | None] | None = None
+        self._reader: asyncio.Task[None] | None = None
         self.failing = False
 
     async def current(self) -> object | None:
-        """Return the current snapshot's text, connecting on first use."""
+        """Return the text of a snapshot taken after this call began, connecting on first use."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read_while_asked())
+        return await asyncio.shield(self._next)
+
+    async def _read_while_asked(self) -> None:
+        while self._next is not None:
+            asked, self._next = self._next, None
+            asked.set_result(await self._read())
+
+    async def _read(self) -> str | None:
         # Imported here: a server on SQLite never loads the PostgreSQL driver (see db/notify.py).
         import psycopg
 
-        async with self._lock:
-            try:
-                if self._connection is None or self._connection.closed:
-                    self._connection = await psycopg.AsyncConnection.connect(
-                        self._dsn, autocommit=True, connect_timeout=5
-                    )
-                cursor = await self._connection.execute("SELECT pg_current_snapshot()::text")
-                row = await cursor.fetchone()
-            except Exception:
-                _warn_once(
-                    self, "could not read PostgreSQL's snapshot (PostgreSQL 13 or newer is needed)"
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = await psycopg.AsyncConnection.connect(
+                    self._dsn, autocommit=True, connect_timeout=5
                 )
-                self._connection = None
-                return None
+            cursor = await self._connection.execute("SELECT pg_current_snapshot()::text")
+            row = await cursor.fetchone()
+        except Exception:
+            _warn_once(
+                self, "could not read PostgreSQL's snapshot (PostgreSQL 13 or newer is needed)"
+            )
+            self._connection = None
+            return None
         self.failing = False
         return None if row is None else str(row[0])
 
     async def close(self) -> None:
-        """Close the dedicated connection."""
+        """Stop reading and close the dedicated connection."""
+        if self._reader is not None:
+            self._reader.cancel()
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
