@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from taskrouter_emulator.testing import postgres_database
 from tests.resilience.pgcluster import throwaway_cluster
+from tests.resilience.processes import server_process
 from tests.resilience.proof import run_proof
 
 
@@ -31,3 +35,23 @@ def test_two_processes_never_double_assign_or_overfill(postgres_url: str) -> Non
     assert outcome.accepted > 0
     # Races lose with Twilio's 4xx answers, never with a server error.
     assert all(status < 500 for status in outcome.requests), outcome.requests
+
+
+def test_a_write_through_one_process_is_read_at_once_through_the_other(postgres_url: str) -> None:
+    # Each process keeps the answers of repeated GETs (api/read_cache.py); a write committed by the
+    # other process must still show in the very next read.
+    auth = (f"AC{uuid.uuid4().hex}", "token")
+    with ExitStack() as stack:
+        first, second = (stack.enter_context(server_process(postgres_url)) for _ in range(2))
+        writer = stack.enter_context(httpx.Client(base_url=first, auth=auth, timeout=30))
+        reader = stack.enter_context(httpx.Client(base_url=second, auth=auth, timeout=30))
+        workspace = writer.post("/v1/Workspaces", data={"FriendlyName": "Two"}).json()
+        workers = f"/v1/Workspaces/{workspace['sid']}/Workers"
+        worker = writer.post(workers, data={"FriendlyName": "w0"}).json()
+        for round_number in range(1, 21):
+            assert reader.get(f"{workers}/{worker['sid']}").status_code == 200
+            assert reader.get(workers).status_code == 200
+            name = f"w{round_number}"
+            assert writer.post(f"{workers}/{worker['sid']}", data={"FriendlyName": name}).is_success
+            assert reader.get(f"{workers}/{worker['sid']}").json()["friendly_name"] == name
+            assert [w["friendly_name"] for w in reader.get(workers).json()["workers"]] == [name]
