@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import create_engine, update
 from twilio.rest import Client
 
+from taskrouter_emulator.api import read_cache
 from taskrouter_emulator.api.read_cache import KeptAnswers
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
@@ -131,3 +132,26 @@ def test_a_kept_answer_ends_when_a_timer_falls_due_on_a_running_clock(
             assert http.get(path).json()["reservation_status"] == "timeout"
             worker_path = f"/v1/Workspaces/{setup.ws.sid}/Workers/{worker.sid}"
             assert http.get(worker_path).json()["activity_name"] == "Offline"
+
+
+def test_kept_answers_are_bounded_in_number_and_bytes(monkeypatch: Any) -> None:
+    monkeypatch.setattr(read_cache, "MAX_ENTRIES", 3)
+    monkeypatch.setattr(read_cache, "MAX_BYTES", 10)
+    monkeypatch.setattr(read_cache, "MAX_ENTRY_BYTES", 6)
+    answers = read_cache.KeptAnswers()
+
+    def entry(body: bytes) -> Any:
+        return read_cache._Entry(1, 200, [], body, None)
+
+    for name in "abc":
+        answers.keep((name,), entry(b"xx"))
+    assert answers.find(("a",), 1) is not None  # now the most recently used
+    answers.keep(("d",), entry(b"xx"))  # a fourth: the least recently used ("b") goes
+    assert answers.find(("b",), 1) is None
+    assert [answers.find((n,), 1) is not None for n in "acd"] == [True, True, True]
+    answers.keep(("e",), entry(b"xxxxxx"))  # 10 bytes at most: the least recently used ("a") goes
+    assert [answers.find((n,), 1) is not None for n in "acde"] == [False, True, True, True]
+    answers.keep(("f",), entry(b"x" * 7))  # larger than one answer may be: not kept
+    assert answers.find(("f",), 1) is None
+    assert answers.find(("d",), 2) is None  # another data version: dropped
+    assert answers.find(("d",), 1) is None
