@@ -104,6 +104,11 @@ class LazyClock:
         self._time: AccountTime | None = None
 
     @property
+    def loaded(self) -> AccountTime | None:
+        """The account time if it was read, else None (without reading it)."""
+        return self._time
+
+    @property
     def time(self) -> AccountTime:
         """The loaded account time."""
         if self._time is None:

@@ -80,9 +80,13 @@ PageDep = Annotated[PageRequest, Depends(page_request)]
 ClocksDep = Annotated[Clocks, Depends(get_clocks)]
 
 
-async def get_clock(session: SessionDep, account_sid: AccountDep, clocks: ClocksDep) -> LazyClock:
+async def get_clock(
+    request: Request, session: SessionDep, account_sid: AccountDep, clocks: ClocksDep
+) -> LazyClock:
     """Return the caller's account time, read from the database the first time it is needed."""
-    return LazyClock(lambda: clocks.time_of(session, account_sid))
+    clock = LazyClock(lambda: clocks.time_of(session, account_sid))
+    read_cache.note_clock(request, clock)
+    return clock
 
 
 ClockDep = Annotated[LazyClock, Depends(get_clock)]
@@ -122,7 +126,7 @@ def load_workspace(
                 fresh = workspace_service.get(writer, account_sid=account_sid, sid=workspace_sid)
                 timers.fire_due(writer, clock=clock, workspace=fresh)
             workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
-        read_cache.keep_until(request, workspace.next_due_at, clock)
+        read_cache.keep_until(request, workspace.next_due_at)
         return workspace
     workspace_lock(session, workspace_sid)
     workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)

@@ -91,17 +91,50 @@ def test_answers_are_kept_per_account_and_per_base_url(
     assert http.get(path).json()["url"] == f"{live_server.url}{path}"
 
 
-def test_answers_that_depend_on_the_time_are_not_kept(
-    live_server: LiveServer, client: Client, http: httpx.Client
+TIME_PATHS = ("/Tasks", "/Statistics", "/RealTimeStatistics", "/CumulativeStatistics", "/Events")
+
+
+def test_answers_that_depend_on_the_time_are_kept_while_the_clock_is_frozen(
+    live_server: LiveServer, client: Client, http: httpx.Client, account: Account
 ) -> None:
     setup = make_setup(client, http)
     _, workflow = single_queue(setup)
     task = setup.task(workflow_sid=workflow.sid)
+    paths = [f"/v1/Workspaces/{setup.ws.sid}{p}" for p in (f"/Tasks/{task.sid}", *TIME_PATHS)]
+    first = {path: http.get(path).content for path in paths}
     before = kept(live_server).hits
-    for path in (f"/Tasks/{task.sid}", "/Tasks", "/Statistics", "/RealTimeStatistics", "/Events"):
-        http.get(f"/v1/Workspaces/{setup.ws.sid}{path}")
-        http.get(f"/v1/Workspaces/{setup.ws.sid}{path}")
-    assert kept(live_server).hits == before
+    assert {path: http.get(path).content for path in paths} == first
+    assert kept(live_server).hits == before + len(paths)
+
+    live_server.advance(30, account)  # moving the clock is a write: every answer is made again
+    assert setup.api.tasks(task.sid).fetch().age == 30
+    stats = http.get(f"/v1/Workspaces/{setup.ws.sid}/RealTimeStatistics").json()
+    assert stats["longest_task_waiting_age"] == 30
+
+
+def test_answers_that_depend_on_the_time_are_not_kept_while_the_clock_runs(
+    private_database: str,
+) -> None:
+    base = EmulatorClock(frozen=True)
+    with own_server(private_database, base, clock="real") as live:
+        account = Account.fresh()
+        client = Client(account.sid, account.token)
+        client.taskrouter.base_url = live.url
+        with httpx.Client(base_url=live.url, auth=(account.sid, account.token)) as http:
+            setup = make_setup(client, http)
+            _, workflow = single_queue(setup)
+            task = setup.task(workflow_sid=workflow.sid)
+            paths = [f"/v1/Workspaces/{setup.ws.sid}{p}" for p in (f"/Tasks/{task.sid}", *TIME_PATHS)]
+            for path in paths:
+                http.get(path)
+            before = kept(live).hits
+            for path in paths:
+                http.get(path)
+            assert kept(live).hits == before
+            base.advance(7)  # writes nothing; a kept answer would still say 0
+            assert setup.api.tasks(task.sid).fetch().age == 7
+            stats = http.get(f"/v1/Workspaces/{setup.ws.sid}/RealTimeStatistics").json()
+            assert stats["longest_task_waiting_age"] == 7
 
 
 def test_a_kept_answer_ends_when_a_timer_falls_due_on_a_running_clock(

@@ -6,12 +6,13 @@ see `CACHEABLE_ROUTES`) is kept with the database's data version read before the
 (`db.data_version`). The same caller asking the same URL, with the same base URL for links, gets the
 kept bytes while the data version is still the same: no thread hand-off, no session, no query.
 
-Time matters in one way: a GET inside a workspace first fires the workspace's overdue timers, so no
-answer shows, say, a pending reservation whose timeout has passed (`deps.load_workspace`). An answer
-is therefore kept only until the workspace's next due time, on the account's clock as read by the
-request (moving a clock is itself a write, which changes the data version). Resources whose JSON
-depends on the time itself (a task's `age`, statistics, events in a default time window) are not
-cached at all.
+Time matters in two ways. A GET inside a workspace first fires the workspace's overdue timers, so
+no answer shows, say, a pending reservation whose timeout has passed (`deps.load_workspace`): an
+answer is kept only until the workspace's next due time, on the account's clock as read by the
+request. And some answers depend on the time itself (a task's `age`, statistics, events in a default
+window, `TIME_ROUTES`): they are kept only while the account's clock is frozen, when the time is
+stored like everything else (moving or unfreezing a clock is a write, which changes the data version).
+With a running clock they are never kept.
 
 A request with `Cache-Control: no-cache` (or `no-store`) is always answered from the database.
 Only 200 answers are kept; errors, faults (the fault middleware runs outside this one) and rate
@@ -55,26 +56,59 @@ CACHEABLE_ROUTES = frozenset(
         ),
     }
 )
-# The same templates as a pattern over request paths (every `{…}` is a SID, so `Workers/Statistics`
-# is not mistaken for a worker).
-_CACHEABLE_PATH = re.compile(
-    "|".join(
-        "(?:" + re.sub(r"\\{[a-z_]+\\}", "[A-Z]{2}[0-9a-fA-F]{32}", re.escape(route)) + ")"
-        for route in sorted(CACHEABLE_ROUTES)
-    )
+_STATISTICS = ("Statistics", "RealTimeStatistics", "CumulativeStatistics")
+# Route templates whose answers depend on the current time: kept only while the clock is frozen.
+TIME_ROUTES = frozenset(
+    {
+        f"{_WS}/Tasks",
+        f"{_WS}/Tasks/{{task_sid}}",
+        f"{_WS}/Events",
+        *(
+            f"{_WS}{parent}/{statistics}"
+            for parent in (
+                "",
+                "/TaskQueues",
+                "/TaskQueues/{task_queue_sid}",
+                "/Workers",
+                "/Workflows/{workflow_sid}",
+            )
+            for statistics in _STATISTICS
+        ),
+        f"{_WS}/Workers/{{worker_sid}}/Statistics",
+    }
 )
+
+
+def _path_pattern(routes: frozenset[str]) -> re.Pattern[str]:
+    """Match the request paths of these route templates.
+
+    Each `{…}` is a SID, so `Workers/Statistics` is never taken for a worker.
+    """
+    return re.compile(
+        "|".join(
+            "(?:" + re.sub(r"\\{[a-z_]+\\}", "[A-Z]{2}[0-9a-fA-F]{32}", re.escape(route)) + ")"
+            for route in sorted(routes)
+        )
+    )
+
+
+_CACHEABLE_PATH = _path_pattern(CACHEABLE_ROUTES | TIME_ROUTES)
+_TIME_PATH = _path_pattern(TIME_ROUTES)
 _DUE = "taskrouter_read_cache_due"
+_CLOCK = "taskrouter_read_cache_clock"
 MAX_ENTRIES = 4096
 MAX_BYTES = 32 * 1024 * 1024
 MAX_ENTRY_BYTES = 1024 * 1024
 
 
-def keep_until(request: Request, next_due_at: datetime | None, clock: LazyClock) -> None:
-    """Note that this request's answer holds only until the workspace's next due time.
+def keep_until(request: Request, next_due_at: datetime | None) -> None:
+    """Note that this request's answer holds only until the workspace's next due time."""
+    setattr(request.state, _DUE, next_due_at)
 
-    Called in the request's worker thread, where the account's clock can still be read.
-    """
-    setattr(request.state, _DUE, None if next_due_at is None else (next_due_at, clock.time))
+
+def note_clock(request: Request, clock: LazyClock) -> None:
+    """Note the request's clock: whether (and how) it was read decides if the answer is kept."""
+    setattr(request.state, _CLOCK, clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +224,16 @@ class ReadCache:
         await self.app(scope, receive, capture)
         if start is None or not complete or start["status"] != 200:
             return
+        clock: LazyClock | None = state.get(_CLOCK)
+        time = clock.loaded if clock is not None else None
+        next_due_at: datetime | None = state.get(_DUE)
+        if next_due_at is not None and time is None:
+            return
+        if _TIME_PATH.fullmatch(scope["path"]) and (time is None or not time.frozen):
+            return
+        due = None if next_due_at is None or time is None else (next_due_at, time)
         headers = [(bytes(name), bytes(value)) for name, value in start.get("headers", [])]
-        entry = _Entry(version, start["status"], headers, b"".join(chunks), state.get(_DUE))
-        self.answers.keep(key, entry)
+        self.answers.keep(key, _Entry(version, start["status"], headers, b"".join(chunks), due))
 
 
 def _asks_for_a_fresh_answer(scope: Scope) -> bool:
