@@ -34,7 +34,7 @@ from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.db.locks import journal_lock, workspace_lock
 from taskrouter_emulator.db.session import unit_of_work
-from taskrouter_emulator.errors import TwilioError
+from taskrouter_emulator.errors import ServiceUnavailable, TwilioError
 from taskrouter_emulator.models import Reservation, WebhookDelivery, Workspace
 from taskrouter_emulator.reservations import instructions
 from taskrouter_emulator.routing.context import RoutingContext
@@ -191,6 +191,10 @@ class Dispatcher:
                 except DBAPIError as exc:
                     # Database unreachable: nothing is lost (rows stay pending); retry shortly.
                     logger.warning("webhook dispatcher: database error: %s", exc.orig)
+                    await asyncio.sleep(1.0)
+                except ServiceUnavailable as exc:
+                    # No write slot within the saturation timeout (a long writer holds it).
+                    logger.warning("webhook dispatcher: %s; retrying", exc.message)
                     await asyncio.sleep(1.0)
                 except Exception:
                     logger.exception("webhook dispatcher tick failed")

@@ -14,6 +14,7 @@ from taskrouter_emulator.callbacks import journal
 from taskrouter_emulator.clock import utc_now
 from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.db.session import unit_of_work
+from taskrouter_emulator.errors import ServiceUnavailable
 from taskrouter_emulator.models import Workspace
 from taskrouter_emulator.scheduler import due_times, timers
 
@@ -139,5 +140,8 @@ class Scheduler:
             except DBAPIError as exc:
                 # Database unreachable: timers stay on their rows; the next tick tries again.
                 logger.warning("scheduler: database error: %s", exc.orig)
+            except ServiceUnavailable as exc:
+                # No write slot within the saturation timeout (a long writer holds it).
+                logger.warning("scheduler: %s; the next tick tries again", exc.message)
             except Exception:
                 logger.exception("scheduler tick failed")
