@@ -318,6 +318,23 @@ class TestStablePaging:
             seen.extend(w.friendly_name for w in page)
         assert seen == [*names, "Agent new"]
 
+    def test_tasks_filtered_by_their_attributes_page_by_keyset(self, setup: Setup) -> None:
+        _, workflow = single_queue(setup)
+        created = [setup.task({"n": n}, workflow_sid=workflow.sid).sid for n in range(7)]
+        page = setup.api.tasks.page(evaluate_task_attributes="n >= 2", page_size=2)
+        seen = [t.sid for t in page]
+        while page.next_page_url is not None:
+            page = page.next_page()
+            seen.extend(t.sid for t in page)
+        assert seen == created[2:]
+        assert setup.api.tasks.list(evaluate_task_attributes="n == 99") == []
+        # The expression is checked even when no task is left to evaluate it on.
+        answer = setup.http.get(
+            f"/v1/Workspaces/{setup.ws.sid}/Tasks",
+            params={"EvaluateTaskAttributes": "n ==", "AssignmentStatus": "canceled"},
+        )
+        assert (answer.status_code, answer.json()["code"]) == (400, 20001)
+
     def test_reordered_rows_do_not_repeat(self, setup: Setup) -> None:
         workers = [setup.worker(f"W{n}") for n in range(4)]
         setup.advance(1)

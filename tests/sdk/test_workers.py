@@ -11,6 +11,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from taskrouter_emulator.api import pagination
 from tests.conftest import AccountClock, LiveServer
 
 WORKER_FIELDS = {
@@ -659,6 +660,65 @@ class TestList:
         second = httpx.get(first["meta"]["next_page_url"], auth=http.auth).json()
         assert [w["friendly_name"] for w in second["workers"]] == ["W3", "W4"]
         assert second["meta"]["next_page_url"] is None
+
+    def test_expression_filters_scan_in_chunks_and_page_both_ways(
+        self,
+        client: Client,
+        workspace: Any,
+        http: httpx.Client,
+        activity: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # A chunk of three rows: the pages below span several chunks of the light scan.
+        monkeypatch.setattr(pagination, "_SCAN_CHUNK", 3)
+        workers = _workers(client, workspace)
+        names = [f"W{i:02}" for i in range(14)]
+        for number, name in enumerate(names):
+            workers.create(
+                friendly_name=name,
+                attributes=json.dumps({"team": "blue" if number % 3 else "red", "n": number}),
+                activity_sid=activity["Available" if number % 2 else "Offline"],
+            )
+        blue = [n for i, n in enumerate(names) if i % 3]
+        assert _names(workers.list(page_size=4, target_workers_expression="team == 'blue'")) == blue
+        assert (
+            _names(
+                workers.list(
+                    page_size=4,
+                    target_workers_expression="team == 'blue'",
+                    ordering="DateCreated:desc",
+                )
+            )
+            == blue[::-1]
+        )
+        # Activity, identity and channel fields are read per worker.
+        assert (
+            _names(workers.list(target_workers_expression="activity_name == 'Available'"))
+            == names[1::2]
+        )
+        assert _names(
+            workers.list(target_workers_expression="friendly_name IN ['W03', 'W07']")
+        ) == ["W03", "W07"]
+        third = workers.list(friendly_name="W03")[0]
+        workers(third.sid).worker_channels("default").update(capacity=2)
+        expression = "worker.channel.default.configured_capacity == 2"
+        assert _names(workers.list(target_workers_expression=expression)) == ["W03"]
+        assert _names(workers.list(target_workers_expression="n > 100")) == []
+
+        path = f"/v1/Workspaces/{workspace.sid}/Workers"
+        pages = [
+            http.get(
+                path, params={"PageSize": 3, "TargetWorkersExpression": "team == 'blue'"}
+            ).json()
+        ]
+        while pages[-1]["meta"]["next_page_url"]:
+            pages.append(httpx.get(pages[-1]["meta"]["next_page_url"], auth=http.auth).json())
+        seen = [w["friendly_name"] for page in pages for w in page["workers"]]
+        assert seen == blue
+        back = httpx.get(pages[-1]["meta"]["previous_page_url"], auth=http.auth).json()
+        assert [w["friendly_name"] for w in back["workers"]] == [
+            w["friendly_name"] for w in pages[-2]["workers"]
+        ]
 
 
 class TestWorkerChannels:

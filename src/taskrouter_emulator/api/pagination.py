@@ -217,12 +217,58 @@ def _beyond(
     return or_(*terms)
 
 
+@dataclass(frozen=True)
+class RowFilter:
+    """A filter SQL cannot evaluate (an expression), decided from a few columns of each row.
+
+    The list's rows are read as plain tuples `(key, *columns)`, in the list's order, a chunk at a
+    time, until a page is found; only the rows of that page are then loaded as objects. So a filter
+    that keeps few rows of a long list costs a light scan, not an object per row.
+    """
+
+    key: Any  # a unique column of the listed entity, e.g. `Worker.sid`
+    columns: tuple[Any, ...]  # what `verdicts` reads, after the key
+    verdicts: Callable[[Sequence[Any]], Sequence[bool]]  # one per (key, *columns) row of a chunk
+
+    def page(
+        self, session: Session, stmt: Select[Any], query: Select[Any], sort_keys: int, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """Return up to `limit` kept rows as (object, *sort-key values), in the query's order."""
+        sort_columns = list(query.selected_columns)[-sort_keys:]
+        scan = query.with_only_columns(
+            self.key, *self.columns, *sort_columns, maintain_column_froms=True
+        )
+        width = 1 + len(self.columns)
+        kept: list[Any] = []
+        result = session.execute(scan.execution_options(yield_per=_SCAN_CHUNK))
+        try:
+            for chunk in result.partitions():
+                verdicts = self.verdicts([row[:width] for row in chunk])
+                kept.extend(row for row, keep in zip(chunk, verdicts, strict=True) if keep)
+                if len(kept) >= limit:
+                    break
+        finally:
+            result.close()
+        kept = kept[:limit]
+        if not kept:
+            return []
+        objects = {
+            getattr(item, self.key.key): item
+            for item in session.scalars(stmt.where(self.key.in_([row[0] for row in kept])))
+        }
+        return [(objects[row[0]], *row[width:]) for row in kept]
+
+
+# Rows read per chunk by a `RowFilter` scan.
+_SCAN_CHUNK = 500
+
+
 def fetch_page(
     session: Session,
     stmt: Select[Any],
     req: PageRequest,
     *,
-    keep: Callable[[list[Any]], Sequence[Any]] | None = None,
+    keep: RowFilter | None = None,
 ) -> tuple[PageRows[Any], bool]:
     """Run an ordered select for one page; return the rows and whether another page follows.
 
@@ -242,11 +288,9 @@ def fetch_page(
             *(column.asc() if descending else column.desc() for column, descending in keys)
         )
     if keep is None:
-        query = query.limit(req.page_size + 1)
-    results = [tuple(row) for row in session.execute(query)]
-    if keep is not None:
-        kept = {id(row) for row in keep([r[0] for r in results])}
-        results = [r for r in results if id(r[0]) in kept]
+        results = [tuple(row) for row in session.execute(query.limit(req.page_size + 1))]
+    else:
+        results = keep.page(session, stmt, query, len(keys), req.page_size + 1)
     more = len(results) > req.page_size
     chunk = results[: req.page_size]
     if backwards:

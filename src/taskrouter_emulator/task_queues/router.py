@@ -63,15 +63,8 @@ def list_task_queues(
             service.worker_document(session, workspace=workspace, worker_sid=query.worker_sid)
         )
 
-    def keep(queues: list[TaskQueue]) -> list[TaskQueue]:
-        for document in documents:
-            # An unknown WorkerSid matches no queue.
-            queues = (
-                service.filter_for_worker_document(queues, document) if document is not None else []
-            )
-        return queues
-
-    rows, has_next = fetch_page(session, stmt, page, keep=keep if documents else None)
+    keep = service.worker_document_filter(documents) if documents else None
+    rows, has_next = fetch_page(session, stmt, page, keep=keep)
     names = service.activity_names(session, rows)
     return render_page(
         rows,

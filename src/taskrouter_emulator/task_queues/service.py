@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator import lookup, validation
 from taskrouter_emulator.activities import service as activity_service
+from taskrouter_emulator.api.pagination import RowFilter
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter
@@ -49,9 +50,13 @@ def get(session: Session, *, workspace: Workspace, sid: str) -> TaskQueue:
 
 def matches(queue: TaskQueue, worker_document: Mapping[str, Any]) -> bool:
     """Tell whether a worker document satisfies the queue's `target_workers` (empty matches nobody)."""
-    if not queue.target_workers:
+    return _selects(queue.target_workers, worker_document)
+
+
+def _selects(target_workers: str | None, worker_document: Mapping[str, Any]) -> bool:
+    if not target_workers:
         return False
-    return evaluate(parse(queue.target_workers), {"worker": worker_document}, bare="worker")
+    return evaluate(parse(target_workers), {"worker": worker_document}, bare="worker")
 
 
 def list_query(
@@ -64,11 +69,19 @@ def list_query(
     return stmt.order_by(TaskQueue.id.desc() if descending else TaskQueue.id)
 
 
-def filter_for_worker_document(
-    queues: Sequence[TaskQueue], document: Mapping[str, Any]
-) -> list[TaskQueue]:
-    """Keep the queues whose `target_workers` select a worker described by `document`."""
-    return [queue for queue in queues if matches(queue, document)]
+def worker_document_filter(documents: Sequence[Mapping[str, Any] | None]) -> RowFilter:
+    """Keep the queues whose `target_workers` select every described worker (None: no queue does)."""
+
+    def verdicts(rows: Sequence[Any]) -> list[bool]:
+        return [
+            all(
+                document is not None and _selects(target_workers, document)
+                for document in documents
+            )
+            for _, target_workers in rows
+        ]
+
+    return RowFilter(key=TaskQueue.sid, columns=(TaskQueue.target_workers,), verdicts=verdicts)
 
 
 def evaluate_worker_attributes(text: str) -> dict[str, Any]:

@@ -59,14 +59,8 @@ def list_tasks(
         has_addons=query.has_addons,
     )
     expression = query.evaluate_task_attributes
-    rows, has_next = fetch_page(
-        session,
-        stmt,
-        page,
-        keep=None
-        if expression is None
-        else lambda tasks: service.filter_by_expression(tasks, expression),
-    )
+    keep = None if expression is None else service.expression_filter(expression)
+    rows, has_next = fetch_page(session, stmt, page, keep=keep)
     names = service.names(session, rows)
     return render_page(
         rows,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from taskrouter_emulator import lookup, validation, versions
 from taskrouter_emulator.api.forms import json_object_text
+from taskrouter_emulator.api.pagination import RowFilter
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.errors import InvalidParameter, PreconditionFailed
 from taskrouter_emulator.expressions import evaluate, parse
@@ -256,12 +257,17 @@ def list_query(
     return stmt.order_by(*_ordering(ordering))
 
 
-def filter_by_expression(tasks: Sequence[Task], expression: str) -> list[Task]:
+def expression_filter(expression: str) -> RowFilter:
     """Keep the tasks whose attributes satisfy an `EvaluateTaskAttributes` expression."""
     parsed = parse(validation.expression(expression, name="EvaluateTaskAttributes"))
-    return [
-        t for t in tasks if evaluate(parsed, {"task": cached_attributes(t.attributes)}, bare="task")
-    ]
+
+    def verdicts(rows: Sequence[Any]) -> list[bool]:
+        return [
+            evaluate(parsed, {"task": cached_attributes(attributes)}, bare="task")
+            for _, attributes in rows
+        ]
+
+    return RowFilter(key=Task.sid, columns=(Task.attributes,), verdicts=verdicts)
 
 
 def names(session: Session, tasks: Sequence[Task]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ Every expression evaluated on a worker (the list's `TargetWorkersExpression`, a 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -17,17 +17,19 @@ from sqlalchemy.orm import Session
 from taskrouter_emulator import validation, versions
 from taskrouter_emulator.activities import service as activities
 from taskrouter_emulator.api.forms import json_object_text
+from taskrouter_emulator.api.pagination import RowFilter
 from taskrouter_emulator.api.urls import child_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter, PreconditionFailed, ResourceNotFound
 from taskrouter_emulator.expressions import Expression, ExpressionError, evaluate, parse
+from taskrouter_emulator.expressions.ast import iter_paths
 from taskrouter_emulator.lifecycle import reservations as reservation_lifecycle
 from taskrouter_emulator.lifecycle.dispatch import route
 from taskrouter_emulator.lifecycle.workers import activity_of as activity_of
 from taskrouter_emulator.lifecycle.workers import move, record, record_activity_change
 from taskrouter_emulator.lifecycle.workflow import route_after_change
 from taskrouter_emulator.models import Activity, Reservation, TaskQueue, Worker, Workspace
-from taskrouter_emulator.routing.context import RoutingContext
+from taskrouter_emulator.routing.context import RoutingContext, cached_attributes
 from taskrouter_emulator.sids import Prefix, new_sid
 from taskrouter_emulator.task_queues import members
 from taskrouter_emulator.workers import channels
@@ -307,8 +309,8 @@ def expression_filter(
     target_workers_expression: str | None = None,
     task_queue_sid: str | None = None,
     task_queue_name: str | None = None,
-) -> Callable[[list[Worker]], list[Worker]] | None:
-    """Return the list's expression filters as one function over workers; None if there are none.
+) -> RowFilter | None:
+    """Return the list's expression filters as one row filter; None if there are none.
 
     `TaskQueueSid`/`TaskQueueName` keep the workers matching that queue's `target_workers`: an
     unknown queue, or one without target workers, matches nobody.
@@ -331,21 +333,83 @@ def expression_filter(
         groups.append([e for e in map(_queue_expression, targets) if e is not None])
     if not groups:
         return None
+    expressions = [e for group in groups for e in group]
+    activity_rows = session.execute(
+        select(Activity.sid, Activity.friendly_name).where(Activity.workspace_sid == workspace.sid)
+    )
+    names: dict[str, str] = {row.sid: row.friendly_name for row in activity_rows}
+    reads_channels = any(_reads(e, _CHANNEL_FIELDS) for e in expressions)
+    # Most expressions read only attributes and the activity: decide once per distinct pair.
+    per_worker = reads_channels or any(_reads(e, _IDENTITY_FIELDS) for e in expressions)
+    decided: dict[tuple[str, str], bool] = {}
 
-    def keep(workers: list[Worker]) -> list[Worker]:
+    def selects(document: dict[str, Any]) -> bool:
+        return all(
+            any(evaluate(e, {"worker": document}, bare="worker") for e in group) for group in groups
+        )
+
+    def verdicts(rows: Sequence[Any]) -> list[bool]:
         if any(not group for group in groups):
-            return []
-        documents = worker_documents(session, workspace=workspace, workers=workers)
-        return [
-            worker
-            for worker in workers
-            if all(
-                any(evaluate(e, {"worker": documents[worker.sid]}, bare="worker") for e in group)
-                for group in groups
+            return [False] * len(rows)
+        states = (
+            _channel_documents(session, workspace, [r[0] for r in rows]) if reads_channels else {}
+        )
+        found = []
+        for sid, friendly_name, attributes, activity_sid in rows:
+            pair = (attributes, activity_sid)
+            if not per_worker and pair in decided:
+                found.append(decided[pair])
+                continue
+            document = worker_variables(
+                sid=sid,
+                friendly_name=friendly_name,
+                attributes=cached_attributes(attributes),
+                activity_sid=activity_sid,
+                activity_name=names.get(activity_sid, ""),
+                channels=states.get(sid, {}) if reads_channels else None,
             )
-        ]
+            found.append(
+                selects(document) if per_worker else decided.setdefault(pair, selects(document))
+            )
+        return found
 
-    return keep
+    return RowFilter(
+        key=Worker.sid,
+        columns=(Worker.friendly_name, Worker.attributes, Worker.activity_sid),
+        verdicts=verdicts,
+    )
+
+
+# Worker fields an expression may read besides its attributes and activity.
+_CHANNEL_FIELDS = frozenset({"channel"})
+_IDENTITY_FIELDS = frozenset({"sid", "friendly_name"})
+
+
+def _reads(expression: Expression, fields: frozenset[str]) -> bool:
+    """Tell whether an expression (evaluated with bare="worker") reads one of these worker fields."""
+    for path in iter_paths(expression):
+        segments = path.segments
+        if segments == ("worker",):
+            return True  # the whole document
+        field = segments[1] if segments[0] == "worker" and len(segments) > 1 else segments[0]
+        if field in fields:
+            return True
+    return False
+
+
+def _channel_documents(
+    session: Session, workspace: Workspace, worker_sids: list[str]
+) -> dict[str, dict[str, ChannelState]]:
+    """Each worker's channel states by channel unique name."""
+    names = channels.unique_names(session, workspace_sid=workspace.sid)
+    per_worker: defaultdict[str, dict[str, ChannelState]] = defaultdict(dict)
+    for (worker_sid, channel_sid), state in channels.channel_states(
+        session, worker_sids=worker_sids
+    ).items():
+        unique_name = names.get(channel_sid)
+        if unique_name is not None:
+            per_worker[worker_sid][unique_name] = state
+    return per_worker
 
 
 def worker_documents(
@@ -360,13 +424,7 @@ def worker_documents(
             session, sids={w.activity_sid for w in workers}
         ).items()
     }
-    names = channels.unique_names(session, workspace_sid=workspace.sid)
-    per_worker: defaultdict[str, dict[str, ChannelState]] = defaultdict(dict)
-    states = channels.channel_states(session, worker_sids=[w.sid for w in workers])
-    for (worker_sid, channel_sid), state in states.items():
-        unique_name = names.get(channel_sid)
-        if unique_name is not None:
-            per_worker[worker_sid][unique_name] = state
+    per_worker = _channel_documents(session, workspace, [w.sid for w in workers])
     return {
         worker.sid: worker_variables(
             sid=worker.sid,
