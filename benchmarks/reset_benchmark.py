@@ -66,6 +66,9 @@ def _serve(
     return f"http://127.0.0.1:{port}", server, thread
 
 
+_FRESH = {"Cache-Control": "no-cache"}
+
+
 def _seed(http: httpx.Client, seed_text: str) -> tuple[str, str]:
     """Load the seed file; return the workspace and workflow SIDs."""
     seeded = http.post("/emulator/seed", content=seed_text.encode())
@@ -116,7 +119,8 @@ def run(database_url: str | None, rounds: int, tasks: int, others: int) -> None:
         workspace_resets: list[float] = []
         seeds: list[float] = []
         baseline: list[float] = []
-        with httpx.Client(base_url=base, auth=account, timeout=60) as http:
+        # `no-cache`: the baseline GET reads the database, as it would right after a write.
+        with httpx.Client(base_url=base, auth=account, timeout=60, headers=_FRESH) as http:
             for n in range(rounds):
                 started = time.perf_counter()
                 ws, workflow = _seed(http, seed_text)
@@ -137,7 +141,9 @@ def run(database_url: str | None, rounds: int, tasks: int, others: int) -> None:
             with_tools: list[float] = []
             without_tools: list[float] = []
             try:
-                with httpx.Client(base_url=plain_base, auth=account, timeout=60) as plain:
+                with httpx.Client(
+                    base_url=plain_base, auth=account, timeout=60, headers=_FRESH
+                ) as plain:
                     for _ in range(rounds * 5):
                         with_tools.append(_timed(lambda: http.get("/v1/Workspaces")))
                         without_tools.append(_timed(lambda: plain.get("/v1/Workspaces")))
