@@ -7,7 +7,7 @@ Every expression evaluated on a worker (the list's `TargetWorkersExpression`, a 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -341,9 +341,11 @@ def expression_filter(
     reads_channels = any(_reads(e, _CHANNEL_FIELDS) for e in expressions)
     # Most expressions read only attributes and the activity: decide once per distinct pair.
     per_worker = reads_channels or any(_reads(e, _IDENTITY_FIELDS) for e in expressions)
+    # Many read only attributes: then the (shared, read-only) decoded attributes are the document.
+    attributes_only = not any(_reads(e, _BUILT_IN_FIELDS) for e in expressions)
     decided: dict[tuple[str, str], bool] = {}
 
-    def selects(document: dict[str, Any]) -> bool:
+    def selects(document: Mapping[str, Any]) -> bool:
         return all(
             any(evaluate(e, {"worker": document}, bare="worker") for e in group) for group in groups
         )
@@ -351,6 +353,8 @@ def expression_filter(
     def verdicts(rows: Sequence[Any]) -> list[bool]:
         if any(not group for group in groups):
             return [False] * len(rows)
+        if attributes_only:
+            return [selects(cached_attributes(attributes)) for _, _, attributes, _ in rows]
         states = (
             _channel_documents(session, workspace, [r[0] for r in rows]) if reads_channels else {}
         )
@@ -383,6 +387,8 @@ def expression_filter(
 # Worker fields an expression may read besides its attributes and activity.
 _CHANNEL_FIELDS = frozenset({"channel"})
 _IDENTITY_FIELDS = frozenset({"sid", "friendly_name"})
+# Every field `worker_variables` sets besides the attributes (it overrides attributes of the name).
+_BUILT_IN_FIELDS = _CHANNEL_FIELDS | _IDENTITY_FIELDS | {"activity_sid", "activity_name"}
 
 
 def _reads(expression: Expression, fields: frozenset[str]) -> bool:
