@@ -388,7 +388,7 @@ def _route_target(
                 f"WorkflowSid {workflow_sid} is not a Workflow of this Workspace"
             )
         return None, None, workflow
-    only = ctx.workflows.only()
+    only = ctx.only_workflow()
     if only is not None:
         return None, None, only
     raise InvalidParameter("WorkflowSid field is required")
