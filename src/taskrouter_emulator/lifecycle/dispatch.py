@@ -22,11 +22,15 @@ from taskrouter_emulator.routing.context import RoutingContext
 def route(
     ctx: RoutingContext,
     *,
+    tasks: Collection[Task] | None = None,
     task_sids: Collection[str] | None = None,
     worker_sids: Collection[str] | None = None,
 ) -> None:
-    """Offer waiting tasks to eligible workers (restricted to some tasks or some workers when given)."""
-    for decision in engine.offers(ctx, task_sids=task_sids, worker_sids=worker_sids):
+    """Offer waiting tasks to eligible workers (restricted to some tasks, given as objects or
+    SIDs, or to some workers when given)."""
+    for decision in engine.offers(
+        ctx, tasks=tasks, task_sids=task_sids, worker_sids=worker_sids
+    ):
         if isinstance(decision, engine.Offer):
             worker = ctx.session.scalars(
                 select(Worker).where(Worker.sid == decision.worker_sid)

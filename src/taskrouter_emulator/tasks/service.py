@@ -128,8 +128,6 @@ def create(
         date_created=now,
         date_updated=now,
     )
-    session.add(task)
-    session.flush()
     versions.created(session, task)
     task_lifecycle.admit(ctx, task, queue=target_queue)
     return task
