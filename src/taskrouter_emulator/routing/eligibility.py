@@ -93,6 +93,7 @@ class WorkerRow:
     friendly_name: str
     attributes: str
     idle_since: datetime
+    version: int
 
 
 @dataclass(frozen=True)
@@ -205,9 +206,10 @@ _ACTIVE_RESERVATIONS_OF_WORKERS = select(
     Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
 )
 
-# One page of the longest-idle order: worker sid, idle_since, id, name, attributes, activity sid/name/available.
-_PageQuery = Select[str, datetime, int, str, str, str, str, bool]
-_PageRow = Row[str, datetime, int, str, str, str, str, bool]
+# One page of the longest-idle order: worker sid, idle_since, id, name, attributes, activity
+# sid/name/available, worker version.
+_PageQuery = Select[str, datetime, int, str, str, str, str, bool, int]
+_PageRow = Row[str, datetime, int, str, str, str, str, bool, int]
 
 
 @lru_cache(maxsize=64)
@@ -225,6 +227,7 @@ def _page_query(
             Activity.sid,
             Activity.friendly_name,
             Activity.available,
+            Worker.version,
         )
         .join(Activity, Activity.sid == Worker.activity_sid)
         .order_by(Worker.idle_since, Worker.id)
@@ -396,6 +399,7 @@ class CandidatePool:
                     friendly_name=row[3],
                     attributes=row[4],
                     idle_since=row[1],
+                    version=row[8],
                 ),
                 activity=ActivityRow(sid=row[5], friendly_name=row[6], available=row[7]),
                 channels=channels.get(sid, {}),

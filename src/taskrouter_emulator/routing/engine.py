@@ -90,11 +90,19 @@ def decide(ctx: RoutingContext, task: Task) -> Decision:
 
 @dataclass(frozen=True)
 class Offer:
-    """Reserve a worker for a waiting task (`queue` is None for a task routed straight to the worker)."""
+    """Reserve a worker for a waiting task (`queue` is None for a task routed straight to the worker).
+
+    `worker` is the candidate as read in this transaction (its row and activity).
+    """
 
     task: Task
-    worker_sid: str
+    worker: Candidate
     queue: TaskQueue | None
+
+    @property
+    def worker_sid(self) -> str:
+        """The worker's SID."""
+        return self.worker.worker.sid
 
 
 @dataclass(frozen=True)
@@ -475,6 +483,6 @@ def _reserve(
         return
     if task.assignment_status not in WAITING:
         return
-    yield Offer(task, candidate.worker.sid, queue)
+    yield Offer(task, candidate, queue)
     candidate.take(task)
     outstanding.add(task)
