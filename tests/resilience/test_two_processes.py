@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -55,3 +56,62 @@ def test_a_write_through_one_process_is_read_at_once_through_the_other(postgres_
             assert writer.post(f"{workers}/{worker['sid']}", data={"FriendlyName": name}).is_success
             assert reader.get(f"{workers}/{worker['sid']}").json()["friendly_name"] == name
             assert [w["friendly_name"] for w in reader.get(workers).json()["workers"]] == [name]
+
+
+def test_configuration_changed_through_one_process_routes_in_the_other(postgres_url: str) -> None:
+    """Each process caches the routing configuration per workspace version (`routing.cache`): a
+    change committed by one process must be what the other routes by on its next request."""
+    auth = (f"AC{uuid.uuid4().hex}", "cache-token")
+    with (
+        server_process(postgres_url) as first,
+        server_process(postgres_url) as second,
+        httpx.Client(base_url=first, auth=auth, timeout=60) as one,
+        httpx.Client(base_url=second, auth=auth, timeout=60) as two,
+    ):
+        ws = one.post("/v1/Workspaces", data={"FriendlyName": "Cache"}).json()["sid"]
+        api = f"/v1/Workspaces/{ws}"
+        activities = {
+            a["friendly_name"]: a["sid"] for a in one.get(f"{api}/Activities").json()["activities"]
+        }
+        queues = [
+            one.post(
+                f"{api}/TaskQueues", data={"FriendlyName": f"Q{n}", "TargetWorkers": f"skill == {n}"}
+            ).json()["sid"]
+            for n in (1, 2)
+        ]
+        for n in (1, 1, 2, 2):
+            one.post(
+                f"{api}/Workers",
+                data={
+                    "FriendlyName": f"W{uuid.uuid4().hex[:8]}",
+                    "Attributes": json.dumps({"skill": n}),
+                    "ActivitySid": activities["Available"],
+                },
+            ).raise_for_status()
+
+        def to_queue(queue_sid: str) -> str:
+            return json.dumps({"task_routing": {"default_filter": {"queue": queue_sid}}})
+
+        workflow = one.post(
+            f"{api}/Workflows", data={"FriendlyName": "W", "Configuration": to_queue(queues[0])}
+        ).json()["sid"]
+
+        def create(**data: str) -> dict[str, object]:
+            response = two.post(f"{api}/Tasks", data={"Attributes": "{}", **data})
+            assert response.status_code == 201, response.text
+            body: dict[str, object] = response.json()
+            return body
+
+        # The second process routes (and caches) the configuration as it is.
+        assert create()["task_queue_sid"] == queues[0]
+        # The workflow changes through the first process: the second routes by the new one.
+        one.post(f"{api}/Workflows/{workflow}", data={"Configuration": to_queue(queues[1])})
+        task = create()
+        assert (task["task_queue_sid"], task["assignment_status"]) == (queues[1], "reserved")
+        # So does a queue's expression: nobody matches skill 3, the task waits.
+        one.post(f"{api}/TaskQueues/{queues[1]}", data={"TargetWorkers": "skill == 3"})
+        task = create()
+        assert (task["task_queue_sid"], task["assignment_status"]) == (queues[1], "pending")
+        # And a task channel created through the first process is known to the second.
+        one.post(f"{api}/TaskChannels", data={"FriendlyName": "SMS", "UniqueName": "sms"})
+        assert create(TaskChannel="sms")["task_channel_unique_name"] == "sms"

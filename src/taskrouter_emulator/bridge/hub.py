@@ -26,8 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import Connection as DBConnection
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
@@ -38,8 +37,9 @@ from taskrouter_emulator.bridge.tokens import WorkerIdentity
 from taskrouter_emulator.clock import LazyClock, utc_now
 from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.db.locks import workspace_lock
-from taskrouter_emulator.db.notify import Listener
+from taskrouter_emulator.db.notify import EVENTS_CHANNEL, Listener
 from taskrouter_emulator.db.session import unit_of_work
+from taskrouter_emulator.events import recorder
 from taskrouter_emulator.models import (
     BridgeSession,
     Event,
@@ -64,24 +64,6 @@ CHUNK = 500
 SESSION_REFRESH_SECONDS = 5.0
 SESSION_STALE_SECONDS = 30.0
 SESSION_PURGE_SECONDS = 3600.0
-# PostgreSQL channel on which a committed transaction that recorded events wakes every poller.
-EVENTS_CHANNEL = "taskrouter_bridge_events"
-_NOTIFIED = "taskrouter_bridge_notified"
-
-
-@orm_event.listens_for(Event, "after_insert")
-def _notify_pollers(_mapper: object, connection: DBConnection, _event: Event) -> None:
-    """On PostgreSQL, have the commit of this transaction wake the pollers of every process.
-
-    Registered on the model, so every server process sends it, sockets or not; once per transaction.
-    """
-    if connection.dialect.name != "postgresql":
-        return
-    transaction = connection.get_transaction()
-    if transaction is None or connection.info.get(_NOTIFIED) is transaction:
-        return
-    connection.info[_NOTIFIED] = transaction
-    connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": EVENTS_CHANNEL})
 
 
 @dataclass(eq=False)
@@ -179,18 +161,13 @@ class BridgeHub:
         Changes made by other processes are still found by the timed poll.
         """
 
-        def flushed(session: Session, _context: object) -> None:
-            if any(isinstance(item, Event) for item in session.new):
-                session.info["bridge_new_events"] = True
-
         def committed(session: Session) -> None:
-            if session.info.pop("bridge_new_events", False):
+            if session.info.pop(recorder.EVENTS_INSERTED, False):
                 self._wake()
 
         def rolled_back(session: Session) -> None:
-            session.info.pop("bridge_new_events", None)
+            session.info.pop(recorder.EVENTS_INSERTED, None)
 
-        orm_event.listen(factory, "after_flush", flushed)
         orm_event.listen(factory, "after_commit", committed)
         orm_event.listen(factory, "after_rollback", rolled_back)
 

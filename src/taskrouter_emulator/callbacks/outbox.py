@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.clock import utc_now
 from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, notify
-from taskrouter_emulator.models import Event, Reservation, Task, WebhookDelivery, Worker, Workspace
+from taskrouter_emulator.models import Reservation, Task, WebhookDelivery, Worker, Workspace
 from taskrouter_emulator.routing.context import RoutingContext
 
 OUTBOX_WRITTEN = "taskrouter_outbox_written"
@@ -45,22 +46,27 @@ def wanted(workspace: Workspace, event_type: str) -> bool:
 
 
 def event_callback(
-    session: Session, *, workspace: Workspace, event: Event, data: Mapping[str, str]
+    session: Session,
+    *,
+    workspace: Workspace,
+    event: Mapping[str, Any],
+    data: Mapping[str, str],
 ) -> None:
-    """Queue the POST of one event to the workspace's EventCallbackUrl, if it wants this type."""
-    if not wanted(workspace, event.event_type):
+    """Queue the POST of one event (a row of Event columns) to the workspace's EventCallbackUrl,
+    if it wants this type."""
+    if not wanted(workspace, event["event_type"]):
         return
     params = {
-        "EventType": event.event_type,
-        "AccountSid": event.account_sid,
+        "EventType": event["event_type"],
+        "AccountSid": event["account_sid"],
         "WorkspaceSid": workspace.sid,
         "WorkspaceName": workspace.friendly_name,
-        "EventDescription": event.description,
-        "ResourceType": event.resource_type,
-        "ResourceSid": event.resource_sid,
-        "Timestamp": str(event.event_date_ms // 1000),
-        "TimestampMs": str(event.event_date_ms),
-        "Sid": event.sid,
+        "EventDescription": event["description"],
+        "ResourceType": event["resource_type"],
+        "ResourceSid": event["resource_sid"],
+        "Timestamp": str(event["event_date_ms"] // 1000),
+        "TimestampMs": str(event["event_date_ms"]),
+        "Sid": event["sid"],
     }
     for key, value in data.items():
         params.setdefault(pascal(key), value)
@@ -70,8 +76,8 @@ def event_callback(
         kind="event",
         url=workspace.event_callback_url or "",
         params=params,
-        event_sid=event.sid,
-        event_type=event.event_type,
+        event_sid=event["sid"],
+        event_type=event["event_type"],
     )
 
 

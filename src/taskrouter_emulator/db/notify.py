@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 logger = logging.getLogger(__name__)
 
 OUTBOX_CHANNEL = "taskrouter_outbox"
+# Sent by every committed transaction that recorded events: wakes the event bridge's pollers.
+EVENTS_CHANNEL = "taskrouter_bridge_events"
 
 
 def notify(session: Session, channel: str) -> None:

@@ -7,8 +7,9 @@ column is reset, exported and imported without anyone having to remember to add 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, delete, select
+from sqlalchemy import Column, ColumnElement, Integer, Table, delete, select
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.db.locks import journal_lock, workspace_lock
@@ -35,6 +36,17 @@ NOT_STATE = {
 def state_tables() -> list[Table]:
     """Return the state tables, parents before children (insert order; reverse it to delete)."""
     return [table for table in Base.metadata.sorted_tables if table.name not in NOT_STATE]
+
+
+# Columns a snapshot leaves out besides the `id` key: the routing cache's key is the server's own
+# (an imported workspace gets a new one, so no process routes from rows cached before the import).
+NOT_SAVED = {(Workspace.__tablename__, "config_version")}
+
+
+def saved_columns(table: Table) -> list[Column[Any]]:
+    """Return the columns of a state table that a snapshot holds (all but `id` and `NOT_SAVED`)."""
+    key = surrogate_key(table)
+    return [c for c in table.columns if c.name != key and (table.name, c.name) not in NOT_SAVED]
 
 
 def surrogate_key(table: Table) -> str | None:

@@ -1,10 +1,11 @@
 """Per-bucket event counts, maintained in the transaction that records the events.
 
-Every flush that inserts events adds them to `event_count` (one batched upsert per flush): per
-10-second bucket of `event_date`, per event type and task channel, for the workspace and, when the
-event names them, its task queue and workflow. The cumulative statistics read these rows for the
-whole buckets inside their window (`bucket_counts`) and count only the partial edge buckets from
-the events, so their cost no longer grows with the number of events in the window.
+The transaction that inserts events adds them to `event_count` with one batched upsert next to the
+events' insert (`events.recorder`): per 10-second bucket of `event_date`, per event type and task
+channel, for the workspace and, when the event names them, its task queue and workflow. The
+cumulative statistics read these rows for the whole buckets inside their window (`bucket_counts`)
+and count only the partial edge buckets from the events, so their cost no longer grows with the
+number of events in the window.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session
 
-from taskrouter_emulator.models import Event, EventCount
+from taskrouter_emulator.models import EventCount
 
 BUCKET = timedelta(seconds=10)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,14 +79,6 @@ def add_counts(session: Session, counts: Mapping[tuple[str, CountKey], int]) -> 
         for (workspace_sid, key), n in sorted(counts.items(), key=lambda item: item[0][1])
     ]
     session.execute(_UPSERTS[session.get_bind().dialect.name], rows)
-
-
-@event.listens_for(Session, "before_flush")
-def _count_new_events(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
-    """Count the events this flush is about to insert, in the same transaction."""
-    new_events = [obj for obj in session.new if isinstance(obj, Event)]
-    if new_events:
-        add_counts(session, tally(vars(e) for e in new_events))
 
 
 def bucket_counts(

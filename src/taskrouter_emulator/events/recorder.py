@@ -3,6 +3,10 @@
 Services call `record(...)` in the same transaction as the change it describes, so the log (and,
 later, the callback outbox) never mentions a change that was rolled back. The `*_fields` helpers
 build the snake_case `event_data` groups; callers combine the groups an event type needs.
+
+The events of a transaction are plain rows, inserted together just before it commits: one
+executemany of a statement built once, their bucket counts in one upsert, and (PostgreSQL) one
+NOTIFY that wakes the event bridge's pollers in every process. No ORM object is made per event.
 """
 
 from __future__ import annotations
@@ -10,14 +14,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, SessionTransaction
 
 from taskrouter_emulator.api.urls import workspace_path
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.clock import Clock
-from taskrouter_emulator.events import counts  # noqa: F401  (registers the count of new events)
+from taskrouter_emulator.db.notify import EVENTS_CHANNEL, notify
+from taskrouter_emulator.events import counts
 from taskrouter_emulator.models import (
     Activity,
     Event,
@@ -48,14 +55,22 @@ _INTEGER_COLUMNS = ("task_age", "task_queue_entered_date", "worker_time_in_previ
 
 _PENDING_EVENTS = "taskrouter_pending_events"
 _SAVEPOINT_MARKS = "taskrouter_event_savepoints"
+# Set in `Session.info` once the transaction has inserted events (the bridge wakes its poller on commit).
+EVENTS_INSERTED = "taskrouter_events_inserted"
+# Built once: run with the list of rows (executemany, batched into multi-row VALUES where the
+# driver allows), in the order they were recorded, so event ids follow that order.
+_INSERT_EVENTS = insert(cast(Table, Event.__table__))
 
 
 @listens_for(Session, "before_commit")
 def _insert_recorded_events(session: Session) -> None:
-    """Add the events recorded in this transaction, in order, just before the commit's final flush."""
-    events = session.info.pop(_PENDING_EVENTS, None)
-    if events:
-        session.add_all(events)
+    """Insert the events recorded in this transaction, in order, with their counts, before the commit."""
+    rows = session.info.pop(_PENDING_EVENTS, None)
+    if rows:
+        session.execute(_INSERT_EVENTS, rows)
+        counts.add_counts(session, counts.tally(rows))
+        notify(session, EVENTS_CHANNEL)
+        session.info[EVENTS_INSERTED] = True
 
 
 @listens_for(Session, "after_transaction_create")
@@ -101,33 +116,32 @@ def record(
     resource_path: str,
     description: str,
     data: Mapping[str, object] | None = None,
-) -> Event:
+) -> None:
     """Append one event to the workspace's log (values are stored as strings, as Twilio sends them)."""
     now = clock.now()
     event_data = {"workspace_sid": workspace.sid, "workspace_name": workspace.friendly_name}
     event_data.update({k: _text(v) for k, v in (data or {}).items() if v is not None})
-    event = Event(
-        sid=new_sid(Prefix.EVENT),
-        account_sid=workspace.account_sid,
-        workspace_sid=workspace.sid,
-        event_type=event_type,
-        event_date=now,
-        event_date_ms=int(now.timestamp() * 1000),
-        description=description,
-        resource_type=resource_type,
-        resource_sid=resource_sid,
-        resource_url=resource_path,
-        actor_type="workspace",
-        actor_sid=workspace.sid,
-        actor_url=workspace_path(workspace.sid),
-        source_ip_address=None,
-        event_data=json.dumps(event_data),
+    row: dict[str, Any] = {
+        "sid": new_sid(Prefix.EVENT),
+        "account_sid": workspace.account_sid,
+        "workspace_sid": workspace.sid,
+        "event_type": event_type,
+        "event_date": now,
+        "event_date_ms": int(now.timestamp() * 1000),
+        "description": description,
+        "resource_type": resource_type,
+        "resource_sid": resource_sid,
+        "resource_url": resource_path,
+        "actor_type": "workspace",
+        "actor_sid": workspace.sid,
+        "actor_url": workspace_path(workspace.sid),
+        "source_ip_address": None,
+        "event_data": json.dumps(event_data),
         **extracted_columns(event_data),
-    )
+    }
     # Inserted together when the transaction commits (one batched INSERT instead of one per flush).
-    session.info.setdefault(_PENDING_EVENTS, []).append(event)
-    outbox.event_callback(session, workspace=workspace, event=event, data=event_data)
-    return event
+    session.info.setdefault(_PENDING_EVENTS, []).append(row)
+    outbox.event_callback(session, workspace=workspace, event=row, data=event_data)
 
 
 def extracted_columns(event_data: Mapping[str, str]) -> dict[str, str | int | None]:

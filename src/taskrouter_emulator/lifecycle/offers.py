@@ -51,8 +51,6 @@ def create(
         date_created=ctx.now,
         date_updated=ctx.now,
     )
-    ctx.session.add(reservation)
-    versions.created(ctx.session, reservation)
     if task.assignment_status == "pending":
         task.assignment_status = "reserved"
         task.assignment_count += 1
@@ -60,6 +58,13 @@ def create(
     task.date_updated = ctx.now
     # Longest-idle ordering counts from the worker's last reservation.
     worker.idle_since = ctx.now
+    if task not in ctx.session:
+        # A new task (`lifecycle.tasks.admit`) is inserted with its first offer, and before it
+        # (the flush does not order rows of unrelated mappers by their foreign keys).
+        ctx.session.add(task)
+        ctx.session.flush()
+    ctx.session.add(reservation)
+    versions.created(ctx.session, reservation)
     ctx.session.flush()
     if (
         not ctx.workspace.multi_task_enabled

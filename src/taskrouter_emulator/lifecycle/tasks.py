@@ -24,7 +24,12 @@ TTL_REASON = "Task TTL Exceeded"
 
 
 def admit(ctx: RoutingContext, task: Task, *, queue: TaskQueue | None) -> None:
-    """Route a task just added: into `queue` (direct queue routing) or through its workflow, then offer it."""
+    """Route a new task: into `queue` (direct queue routing) or through its workflow, then offer it.
+
+    The task is not in the session yet: it is added once routed (`offers.create` adds it before
+    its first reservation), so its row is inserted once with its queue and status instead of
+    being inserted and then updated after each step.
+    """
     decision = engine.decide(ctx, task) if task.workflow_sid is not None else None
     queue_sid = queue.sid if queue is not None else (decision.queue_sid if decision else None)
     task_event(ctx, task, "task.created", f"Task {task.sid} created", queue_sid=queue_sid)
@@ -33,7 +38,8 @@ def admit(ctx: RoutingContext, task: Task, *, queue: TaskQueue | None) -> None:
     elif decision is not None:
         enter_workflow(ctx, task, decision=decision)
     if task.assignment_status == "pending":
-        route(ctx, task_sids=[task.sid])
+        route(ctx, tasks=[task])
+    ctx.session.add(task)
 
 
 def reroute(ctx: RoutingContext, task: Task, *, reevaluate: bool) -> None:
@@ -44,7 +50,7 @@ def reroute(ctx: RoutingContext, task: Task, *, reevaluate: bool) -> None:
         enter_workflow(ctx, task, reevaluate=True)
         route(ctx, worker_sids=freed)
     if task.assignment_status == "pending":
-        route(ctx, task_sids=[task.sid])
+        route(ctx, tasks=[task])
 
 
 def wrap(ctx: RoutingContext, task: Task) -> None:

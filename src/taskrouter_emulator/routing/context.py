@@ -1,4 +1,8 @@
-"""What one routing decision needs loaded once: the workspace's queues, workflows, channels, activities."""
+"""What one routing decision needs loaded once: the workspace's queues, workflows, channels, activities.
+
+They come from `routing.cache` when this process has read them at the workspace's current
+configuration version, so a request usually reads none of them.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from taskrouter_emulator.config import LifecycleConfig
 from taskrouter_emulator.db.session import lifecycle_config
 from taskrouter_emulator.expressions import time_variables
 from taskrouter_emulator.models import Activity, Task, TaskChannel, TaskQueue, Workflow, Workspace
+from taskrouter_emulator.routing import cache
 from taskrouter_emulator.workflows.configuration import (
     ConfigurationError,
     RoutingConfiguration,
@@ -42,21 +47,38 @@ class RowsBySid(Generic[M]):
     have for every request would dominate the cost.
     """
 
-    def __init__(self, session: Session, model: type[M], workspace_sid: str) -> None:
+    def __init__(
+        self,
+        session: Session,
+        model: type[M],
+        workspace_sid: str,
+        shared: dict[str, M | None] | None = None,
+    ) -> None:
         self._session = session
         self._model: type[M] = model
         self._workspace_sid = workspace_sid
         self._rows: dict[str, M | None] = {}
+        # The cache entry's rows (detached copies), read before the database and filled from it.
+        self._shared: dict[str, M | None] | None = shared
 
     def get(self, sid: str) -> M | None:
         """Return the row with this SID in the workspace, or None."""
         if not sid:
             return None
-        if sid not in self._rows:
-            self._rows[sid] = lookup.in_workspace(
+        if sid in self._rows:
+            return self._rows[sid]
+        shared = self._shared
+        row: M | None
+        if shared is not None and sid in shared:
+            row = shared[sid]
+        else:
+            row = lookup.in_workspace(
                 self._session, self._model, workspace_sid=self._workspace_sid, sid=sid
             )
-        return self._rows[sid]
+            if shared is not None:
+                shared[sid] = cache.detached(row) if row is not None else None
+        self._rows[sid] = row
+        return row
 
     def __contains__(self, sid: object) -> bool:
         return isinstance(sid, str) and self.get(sid) is not None
@@ -69,7 +91,10 @@ class RowsBySid(Generic[M]):
                 select(model).where(model.workspace_sid == self._workspace_sid).limit(2)
             )
         )
-        return rows[0] if len(rows) == 1 else None
+        if len(rows) != 1:
+            return None
+        self._rows.setdefault(rows[0].sid, rows[0])
+        return self._rows[rows[0].sid]
 
 
 @dataclass
@@ -90,29 +115,45 @@ class RoutingContext:
     activities: dict[str, Activity]
     _configurations: dict[str, RoutingConfiguration | None] = field(default_factory=dict)
 
+    _entry: cache.Entry | None = None
+
     @classmethod
     def load(cls, session: Session, *, clock: Clock, workspace: Workspace) -> RoutingContext:
-        """Load the workspace's queues, workflows, channels and activities."""
+        """Load the workspace's queues, workflows, channels and activities (from the cache if it has them)."""
         sid = workspace.sid
+        entry = cache.entry(session, workspace)
+        if entry is None:
+            channels = _channels(session, sid)
+            activities = _activities(session, sid)
+        else:
+            if entry.channels is None:
+                entry.channels = cache.detached_all(_channels(session, sid).values())
+            if entry.activities is None:
+                entry.activities = cache.detached_all(_activities(session, sid).values())
+            channels, activities = dict(entry.channels), dict(entry.activities)
         return cls(
             session=session,
             clock=clock,
             config=lifecycle_config(session),
             workspace=workspace,
             now=clock.now(),
-            queues=RowsBySid(session, TaskQueue, sid),
-            workflows=RowsBySid(session, Workflow, sid),
-            channels={
-                c.sid: c
-                for c in session.scalars(
-                    select(TaskChannel).where(TaskChannel.workspace_sid == sid)
-                )
-            },
-            activities={
-                a.sid: a
-                for a in session.scalars(select(Activity).where(Activity.workspace_sid == sid))
-            },
+            queues=RowsBySid(session, TaskQueue, sid, entry.queues if entry else None),
+            workflows=RowsBySid(session, Workflow, sid, entry.workflows if entry else None),
+            channels=channels,
+            activities=activities,
+            _configurations=entry.configurations if entry is not None else {},
+            _entry=entry,
         )
+
+    def only_workflow(self) -> Workflow | None:
+        """Return the workspace's single workflow when it has exactly one."""
+        entry = self._entry
+        if entry is not None and entry.only_workflow is not None:
+            return self.workflows.get(entry.only_workflow) if entry.only_workflow else None
+        found = self.workflows.only()
+        if entry is not None:
+            entry.only_workflow = found.sid if found is not None else ""
+        return found
 
     def configuration(self, workflow_sid: str | None) -> RoutingConfiguration | None:
         """Return the parsed configuration of a workflow (None if unknown)."""
@@ -148,3 +189,19 @@ class RoutingContext:
     def task_variables(self, task: Task) -> dict[str, Any]:
         """Return the variables for expressions about a task: `task.*` and `taskrouter.*`."""
         return {"task": cached_attributes(task.attributes), "taskrouter": time_variables(self.now)}
+
+
+def _channels(session: Session, workspace_sid: str) -> dict[str, TaskChannel]:
+    return {
+        c.sid: c
+        for c in session.scalars(
+            select(TaskChannel).where(TaskChannel.workspace_sid == workspace_sid)
+        )
+    }
+
+
+def _activities(session: Session, workspace_sid: str) -> dict[str, Activity]:
+    return {
+        a.sid: a
+        for a in session.scalars(select(Activity).where(Activity.workspace_sid == workspace_sid))
+    }

@@ -16,7 +16,19 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, String, bindparam, func, select
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from taskrouter_emulator.expressions import evaluate, sort_key_for
@@ -93,6 +105,7 @@ class WorkerRow:
     friendly_name: str
     attributes: str
     idle_since: datetime
+    version: int
 
 
 @dataclass(frozen=True)
@@ -188,26 +201,38 @@ def load_candidates(
     return list(CandidatePool(session, ctx, worker_sids=worker_sids, available_only=available_only))
 
 
-# Built once (statement construction costs as much as running them on SQLite).
-_CHANNELS_OF_WORKERS = select(
-    WorkerChannel.worker_sid,
-    WorkerChannel.task_channel_sid,
-    WorkerChannel.configured_capacity,
-    WorkerChannel.available,
-).where(WorkerChannel.worker_sid.in_(bindparam("sids", expanding=True)))
-_ACTIVE_RESERVATIONS_OF_WORKERS = select(
-    Reservation.worker_sid,
-    Reservation.task_channel_sid,
-    Reservation.reservation_status,
-    Reservation.task_sid,
-).where(
-    Reservation.worker_sid.in_(bindparam("sids", expanding=True)),
-    Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
+# Built once (statement construction costs as much as running them on SQLite). The channels and
+# the active reservations of a page of new candidates, in one statement: a channel row is
+# (0, worker, channel, capacity, available, NULL, NULL), a reservation row
+# (1, worker, channel, NULL, NULL, status, task).
+_CHANNELS_AND_RESERVATIONS_OF_WORKERS: CompoundSelect[Any] = union_all(
+    select(
+        literal(0, Integer),
+        WorkerChannel.worker_sid,
+        WorkerChannel.task_channel_sid,
+        WorkerChannel.configured_capacity,
+        WorkerChannel.available,
+        null(),
+        null(),
+    ).where(WorkerChannel.worker_sid.in_(bindparam("sids", expanding=True))),
+    select(
+        literal(1, Integer),
+        Reservation.worker_sid,
+        Reservation.task_channel_sid,
+        null(),
+        null(),
+        Reservation.reservation_status,
+        Reservation.task_sid,
+    ).where(
+        Reservation.worker_sid.in_(bindparam("sids", expanding=True)),
+        Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
+    ),
 )
 
-# One page of the longest-idle order: worker sid, idle_since, id, name, attributes, activity sid/name/available.
-_PageQuery = Select[str, datetime, int, str, str, str, str, bool]
-_PageRow = Row[str, datetime, int, str, str, str, str, bool]
+# One page of the longest-idle order: worker sid, idle_since, id, name, attributes, activity
+# sid/name/available, worker version.
+_PageQuery = Select[str, datetime, int, str, str, str, str, bool, int]
+_PageRow = Row[str, datetime, int, str, str, str, str, bool, int]
 
 
 @lru_cache(maxsize=64)
@@ -225,6 +250,7 @@ def _page_query(
             Activity.sid,
             Activity.friendly_name,
             Activity.available,
+            Worker.version,
         )
         .join(Activity, Activity.sid == Worker.activity_sid)
         .order_by(Worker.idle_since, Worker.id)
@@ -370,17 +396,16 @@ class CandidatePool:
         self._loaded.extend(self._registry[row[0]] for row in page if row[0] in self._registry)
 
     def _register(self, sids: list[str], rows: dict[str, _PageRow]) -> None:
-        """Build the candidates of new workers: channels, then usage and pending offers, in two queries."""
+        """Build the candidates of new workers: channels, usage and pending offers, in one query."""
         channels: dict[str, dict[str, ChannelRow]] = defaultdict(dict)
-        for worker_sid, channel_sid, capacity, channel_available in self._session.execute(
-            _CHANNELS_OF_WORKERS, {"sids": sids}
-        ):
-            channels[worker_sid][channel_sid] = ChannelRow(capacity, channel_available)
         per_worker: dict[str, dict[str, int]] = defaultdict(dict)
         pending: dict[str, set[str]] = defaultdict(set)
-        for worker_sid, channel_sid, status, task_sid in self._session.execute(
-            _ACTIVE_RESERVATIONS_OF_WORKERS, {"sids": sids}
+        for kind, worker_sid, channel_sid, capacity, available, status, task_sid in (
+            self._session.execute(_CHANNELS_AND_RESERVATIONS_OF_WORKERS, {"sids": sids})
         ):
+            if kind == 0:
+                channels[worker_sid][channel_sid] = ChannelRow(capacity, bool(available))
+                continue
             usage = per_worker[worker_sid]
             usage[channel_sid] = usage.get(channel_sid, 0) + 1
             if status == "pending":
@@ -396,6 +421,7 @@ class CandidatePool:
                     friendly_name=row[3],
                     attributes=row[4],
                     idle_since=row[1],
+                    version=row[8],
                 ),
                 activity=ActivityRow(sid=row[5], friendly_name=row[6], available=row[7]),
                 channels=channels.get(sid, {}),

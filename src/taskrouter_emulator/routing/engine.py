@@ -90,11 +90,19 @@ def decide(ctx: RoutingContext, task: Task) -> Decision:
 
 @dataclass(frozen=True)
 class Offer:
-    """Reserve a worker for a waiting task (`queue` is None for a task routed straight to the worker)."""
+    """Reserve a worker for a waiting task (`queue` is None for a task routed straight to the worker).
+
+    `worker` is the candidate as read in this transaction (its row and activity).
+    """
 
     task: Task
-    worker_sid: str
+    worker: Candidate
     queue: TaskQueue | None
+
+    @property
+    def worker_sid(self) -> str:
+        """The worker's SID."""
+        return self.worker.worker.sid
 
 
 @dataclass(frozen=True)
@@ -115,11 +123,12 @@ def next_target(ctx: RoutingContext, task: Task) -> int | None:
 def offers(
     ctx: RoutingContext,
     *,
+    tasks: Collection[Task] | None = None,
     task_sids: Collection[str] | None = None,
     worker_sids: Collection[str] | None = None,
 ) -> Iterator[Offer | Cancel]:
     """Yield which waiting tasks to offer to which eligible workers, best first (restricted to some
-    tasks or some workers when given).
+    tasks or some workers when given; `tasks` are task objects the caller holds, not read again).
 
     The caller applies each decision before asking for the next: the engine then sees the task's
     new status and counts the worker's new reservation, exactly as if it had made it itself.
@@ -128,18 +137,20 @@ def offers(
         return
     if worker_sids is not None and not worker_sids:
         return
-    if task_sids is None and worker_sids is not None:
+    if tasks is None and task_sids is None and worker_sids is not None:
         yield from _route_workers(ctx, worker_sids)
         return
-    stmt = select(Task).where(
-        Task.workspace_sid == ctx.workspace.sid, Task.assignment_status.in_(WAITING)
-    )
-    if task_sids is not None:
-        stmt = stmt.where(Task.sid.in_(list(task_sids)))
+    if tasks is not None:
+        candidates = [t for t in tasks if t.assignment_status in WAITING]
+    else:
+        stmt = select(Task).where(
+            Task.workspace_sid == ctx.workspace.sid, Task.assignment_status.in_(WAITING)
+        )
+        if task_sids is not None:
+            stmt = stmt.where(Task.sid.in_(list(task_sids)))
+        candidates = list(ctx.session.scalars(stmt))
     tasks = [
-        t
-        for t in ctx.session.scalars(stmt)
-        if t.task_queue_sid or (t.routing_target or "").startswith("WK")
+        t for t in candidates if t.task_queue_sid or (t.routing_target or "").startswith("WK")
     ]
     if not tasks:
         return
@@ -472,6 +483,6 @@ def _reserve(
         return
     if task.assignment_status not in WAITING:
         return
-    yield Offer(task, candidate.worker.sid, queue)
+    yield Offer(task, candidate, queue)
     candidate.take(task)
     outstanding.add(task)

@@ -129,8 +129,6 @@ def create(
         date_created=now,
         date_updated=now,
     )
-    session.add(task)
-    session.flush()
     versions.created(session, task)
     task_lifecycle.admit(ctx, task, queue=target_queue)
     return task
@@ -394,7 +392,7 @@ def _route_target(
                 f"WorkflowSid {workflow_sid} is not a Workflow of this Workspace"
             )
         return None, None, workflow
-    only = ctx.workflows.only()
+    only = ctx.only_workflow()
     if only is not None:
         return None, None, only
     raise InvalidParameter("WorkflowSid field is required")

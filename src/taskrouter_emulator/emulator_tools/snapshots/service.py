@@ -59,8 +59,7 @@ def export(
     scope_sids = None if workspace_sid is None else [workspace_sid]
     tables: dict[str, list[dict[str, Any]]] = {}
     for table in state.state_tables():
-        key = state.surrogate_key(table)
-        columns = [c for c in table.columns if c.name != key]
+        columns = state.saved_columns(table)
         stmt = select(*columns).where(
             state.scope_filter(table, account_sid=account_sid, workspace_sids=scope_sids)
         )
@@ -124,8 +123,7 @@ def _load_value(column: Column[Any], value: Any, where: str) -> Any:
 def _rows(
     table: Table, raw_rows: Sequence[Mapping[str, Any]], *, account_sid: str
 ) -> list[dict[str, Any]]:
-    key = state.surrogate_key(table)
-    columns = {c.name: c for c in table.columns if c.name != key}
+    columns = {c.name: c for c in state.saved_columns(table)}
     rows = []
     for index, raw in enumerate(raw_rows):
         where = f"tables.{table.name}[{index}]"
