@@ -161,9 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         # One line per applied migration, or per webhook sent, is noise; the banner says what matters.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    from taskrouter_emulator.app import create_app
     from taskrouter_emulator.db.engine import is_sqlite
-    from taskrouter_emulator.emulator_tools import cli
 
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -173,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             "(use --database-url postgresql+psycopg://...)"
         )
     if args.seed:
+        from taskrouter_emulator.emulator_tools import cli
+
         try:
             cli.seed_database(settings, args.seed)
         except cli.ToolError as exc:
@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     banner = startup_banner(settings, args.host, args.port)
     if args.workers == 1:
+        from taskrouter_emulator.app import create_app
+
         serve(
             create_app(settings),
             host=args.host,
@@ -188,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             banner=banner,
         )
         return 0
-    # Migrate once here; every worker process builds its app from the same environment.
+    # Migrate once here; every worker process builds its app from the same environment (this
+    # supervisor never imports the app: it only starts and watches the workers).
     upgrade(settings.database_url)
     os.environ["TASKROUTER_DATABASE_URL"] = settings.database_url
     import uvicorn
