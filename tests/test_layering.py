@@ -3,6 +3,9 @@
 - Imports point one way: the module import graph of `taskrouter_emulator` has no cycle.
 - No function-local imports of the package's own modules (they only ever hid a cycle), except in
   the entry points, which defer their imports to keep start-up light.
+- The app's routers imported on first use (`api.deferred.Deferred("<module>", ...)`) count as
+  imports of the module declaring them, so the graph still sees them; `api.deferred` is the only
+  module that imports by name (`importlib.import_module`).
 - The routing engine decides and the lifecycle applies: the engine imports neither the lifecycle
   nor the resource services, and the lifecycle does not import the resource services or the
   scheduler, which call it.
@@ -29,6 +32,8 @@ DEFERRED_IMPORTS_ALLOWED = {
     f"{PACKAGE}.testing",
     f"{PACKAGE}.pytest_plugin",
 }
+# The one module that imports modules by name: it loads the routers declared `Deferred`.
+IMPORTS_BY_NAME_ALLOWED = f"{PACKAGE}.api.deferred"
 ENGINE = (
     f"{PACKAGE}.routing.engine",
     f"{PACKAGE}.routing.eligibility",
@@ -82,6 +87,16 @@ def _targets(module: str, names: list[ast.alias]) -> Iterator[str]:
         yield candidate if candidate in MODULES else module
 
 
+def _deferred_module(node: ast.Call) -> str | None:
+    """The module a `Deferred("<module>", ...)` placeholder names (None for any other call)."""
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    if name != "Deferred" or not node.args:
+        return None
+    first = node.args[0]
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+
+
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
@@ -105,6 +120,8 @@ def imports_of(importer: str) -> list[Import]:
                         Import(importer, target, local, child.lineno)
                         for target in _targets(module, child.names)
                     )
+            elif isinstance(child, ast.Call) and (deferred := _deferred_module(child)):
+                found.append(Import(importer, deferred, local, child.lineno))
             elif isinstance(child, ast.Import):
                 found.extend(
                     Import(importer, alias.name, local, child.lineno)
@@ -136,6 +153,25 @@ def test_the_scan_sees_the_package() -> None:
     assert (f"{PACKAGE}.expressions.parser", f"{PACKAGE}.expressions.lexer") in edges
     # Deferred imports are seen as local.
     assert any(i.local for i in ALL_IMPORTS if i.importer == f"{PACKAGE}.__main__")
+    # Routers loaded on first use are imports of the app, at module level.
+    assert (f"{PACKAGE}.app", f"{PACKAGE}.statistics.router") in edges
+    assert all(i.imported in MODULES for i in ALL_IMPORTS if i.importer == f"{PACKAGE}.app"), (
+        "a Deferred router names a module that does not exist"
+    )
+
+
+def test_only_the_deferred_routers_import_by_name() -> None:
+    """Importing by name hides an import from this file's checks: only `api.deferred` does it."""
+    found = [
+        f"{module}:{node.lineno}"
+        for module, path in MODULES.items()
+        if module != IMPORTS_BY_NAME_ALLOWED
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, (ast.Attribute, ast.Name))
+        and (node.attr if isinstance(node, ast.Attribute) else node.id)
+        in ("import_module", "__import__")
+    ]
+    assert found == []
 
 
 def test_no_function_local_imports_of_the_package() -> None:

@@ -8,17 +8,21 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from taskrouter_emulator import __version__
-from taskrouter_emulator.activities.router import router as activities_router
 from taskrouter_emulator.admin.router import router as admin_router
+from taskrouter_emulator.api.deferred import (
+    Deferred,
+    DeferredRouters,
+    LoadDeferred,
+    openapi_with_every_router,
+)
 from taskrouter_emulator.api.methods import guard_fixed_paths
 from taskrouter_emulator.api.read_cache import KeptAnswers, ReadCache
 from taskrouter_emulator.api.write_gate import Admission, WriteGate
 from taskrouter_emulator.auth import Authenticator
-from taskrouter_emulator.bridge.router import router as bridge_router
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
@@ -38,25 +42,41 @@ from taskrouter_emulator.db.notify import OUTBOX_CHANNEL, Listener
 from taskrouter_emulator.db.session import make_sessionmaker, unit_of_work
 from taskrouter_emulator.emulator_tools.faults.middleware import FaultInjection
 from taskrouter_emulator.emulator_tools.faults.presence import FaultPresence
-from taskrouter_emulator.emulator_tools.faults.router import router as faults_router
 from taskrouter_emulator.emulator_tools.limits.middleware import RateLimits
-from taskrouter_emulator.emulator_tools.reset.router import router as reset_router
-from taskrouter_emulator.emulator_tools.seeding.router import router as seed_router
-from taskrouter_emulator.emulator_tools.snapshots.router import router as snapshot_router
 from taskrouter_emulator.errors import register_error_handlers
-from taskrouter_emulator.events.router import router as events_router
-from taskrouter_emulator.inspector.router import router as inspector_router
-from taskrouter_emulator.reservations.router import router as reservations_router
 from taskrouter_emulator.scheduler.runner import Scheduler
-from taskrouter_emulator.statistics.router import router as statistics_router
-from taskrouter_emulator.task_channels.router import router as task_channels_router
-from taskrouter_emulator.task_queues.router import router as task_queues_router
-from taskrouter_emulator.tasks.router import router as tasks_router
-from taskrouter_emulator.workers.router import router as workers_router
-from taskrouter_emulator.workflows.router import router as workflows_router
 from taskrouter_emulator.workspaces.router import router as workspaces_router
 
 logger = logging.getLogger(__name__)
+
+_IN_WORKSPACE = "/v1/Workspaces/[^/]+"
+# Every router in matching order (`/Workers/Statistics` before `/Workers/{sid}`). Only the first
+# two are imported with the app; the others on the first request whose path matches the pattern
+# (api/deferred.py), which keeps them out of the time `serve` takes to answer.
+ROUTERS: tuple[APIRouter | Deferred, ...] = (
+    admin_router,
+    workspaces_router,
+    Deferred("taskrouter_emulator.activities.router", f"{_IN_WORKSPACE}/Activities(?:/.*)?"),
+    Deferred("taskrouter_emulator.task_channels.router", f"{_IN_WORKSPACE}/TaskChannels(?:/.*)?"),
+    Deferred(
+        "taskrouter_emulator.statistics.router", f"{_IN_WORKSPACE}/(?:.*/)?[A-Za-z]*Statistics/?"
+    ),
+    Deferred("taskrouter_emulator.workers.router", f"{_IN_WORKSPACE}/Workers(?:/.*)?"),
+    Deferred("taskrouter_emulator.task_queues.router", f"{_IN_WORKSPACE}/TaskQueues(?:/.*)?"),
+    Deferred("taskrouter_emulator.workflows.router", f"{_IN_WORKSPACE}/Workflows(?:/.*)?"),
+    Deferred("taskrouter_emulator.tasks.router", f"{_IN_WORKSPACE}/Tasks(?:/.*)?"),
+    Deferred(
+        "taskrouter_emulator.reservations.router",
+        f"{_IN_WORKSPACE}/(?:Tasks|Workers)/[^/]+/Reservations(?:/.*)?",
+    ),
+    Deferred("taskrouter_emulator.events.router", f"{_IN_WORKSPACE}/Events(?:/.*)?"),
+    Deferred("taskrouter_emulator.emulator_tools.reset.router", "/emulator/reset/?"),
+    Deferred("taskrouter_emulator.emulator_tools.snapshots.router", "/emulator/snapshot/?"),
+    Deferred("taskrouter_emulator.emulator_tools.seeding.router", "/emulator/seed/?"),
+    Deferred("taskrouter_emulator.emulator_tools.faults.router", "/emulator/faults(?:/.*)?"),
+    Deferred("taskrouter_emulator.bridge.router", "/v1/wschannels(?:/.*)?"),
+    Deferred("taskrouter_emulator.inspector.router", "/|/emulator/ui(?:/.*)?"),
+)
 
 
 def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None = None) -> FastAPI:
@@ -149,27 +169,15 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     app.state.fault_presence = fault_presence
     app.state.kept_answers = kept_answers
     app.state.data_version = data_version
+    for router in ROUTERS:
+        if isinstance(router, Deferred):
+            app.router.routes.append(router)
+        else:
+            app.include_router(router)
+    deferred = DeferredRouters(app, after_load=guard_fixed_paths)
+    app.openapi = openapi_with_every_router(app, deferred)  # type: ignore[method-assign]
+    app.add_middleware(LoadDeferred, routers=deferred)
     register_error_handlers(app)
-    for router in (
-        admin_router,
-        workspaces_router,
-        activities_router,
-        task_channels_router,
-        statistics_router,
-        workers_router,
-        task_queues_router,
-        workflows_router,
-        tasks_router,
-        reservations_router,
-        events_router,
-        reset_router,
-        snapshot_router,
-        seed_router,
-        faults_router,
-        bridge_router,
-        inspector_router,
-    ):
-        app.include_router(router)
     # Innermost first: admission (no more requests inside than pool threads), the read cache (kept
     # answers need no admission), the write gate (writes queue per workspace before taking an
     # admission slot), then faults and rate limits (which apply to kept answers too).

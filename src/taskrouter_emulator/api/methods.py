@@ -34,9 +34,14 @@ class MethodGuard(Route):
 
 
 def guard_fixed_paths(app: FastAPI) -> None:
-    """Insert a `MethodGuard` for each fixed-name path that has a `{parameter}` sibling."""
+    """Insert a `MethodGuard` for each fixed-name path that has a `{parameter}` sibling.
+
+    Guards inserted before are replaced: this runs again when deferred routers are loaded.
+    """
+    routes = app.router.routes
+    routes[:] = [route for route in routes if not isinstance(route, MethodGuard)]
     served: dict[str, set[str]] = defaultdict(set)
-    for route in leaf_routes(app.router.routes):
+    for route in leaf_routes(routes):
         methods = getattr(route, "methods", None)
         path = getattr(route, "path", None)
         if methods and path:
@@ -50,7 +55,7 @@ def guard_fixed_paths(app: FastAPI) -> None:
         if not _is_parameter(path.rsplit("/", 1)[1])
         and path.rsplit("/", 1)[0] in parameterised_parents
     ]
-    app.router.routes[:0] = guards
+    routes[:0] = guards
 
 
 def _is_parameter(segment: str) -> bool:
