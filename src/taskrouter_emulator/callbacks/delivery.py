@@ -19,9 +19,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,8 +38,24 @@ from taskrouter_emulator.models import Reservation, WebhookDelivery, Workspace
 from taskrouter_emulator.reservations import instructions
 from taskrouter_emulator.routing.context import RoutingContext
 
+if TYPE_CHECKING:
+    import httpx
+
 logger = logging.getLogger(__name__)
 MAX_BODY = 4000
+
+
+def _http_client(connections: int) -> httpx.AsyncClient:
+    """Return the client callbacks are sent with; the dispatcher makes it when the first is due.
+
+    Importing httpx and building a client (its transport, a TLS context, httpcore's async
+    back-ends) costs more CPU than the rest of the server's start, and many runs send no callback:
+    so httpx is imported here rather than with the module (`_post` finds it loaded).
+    """
+    import httpx
+
+    limits = httpx.Limits(max_connections=max(connections, 1), max_keepalive_connections=64)
+    return httpx.AsyncClient(follow_redirects=False, limits=limits)
 
 
 def _earliest(current: datetime | None, candidate: datetime) -> datetime:
@@ -167,8 +182,8 @@ class Dispatcher:
         db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-db")
         results: list[Result] = []
         in_flight: set[asyncio.Task[None]] = set()
-        limits = httpx.Limits(max_connections=max(self._capacity, 1), max_keepalive_connections=64)
-        async with httpx.AsyncClient(follow_redirects=False, limits=limits) as http:
+        http: httpx.AsyncClient | None = None
+        try:
             while not self._stop.is_set():
                 self._wake_event.clear()
                 self._pending_wake.clear()
@@ -182,6 +197,8 @@ class Dispatcher:
                     if room > 0:
                         runs, next_attempt = await self._loop.run_in_executor(db, self._claim, room)
                         for run in runs:
+                            if http is None:
+                                http = _http_client(self._capacity)
                             task = asyncio.create_task(self._send_run(http, run, results))
                             in_flight.add(task)
                             task.add_done_callback(in_flight.discard)
@@ -205,6 +222,9 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake_event.wait(), timeout=delay)
             for task in in_flight:
                 task.cancel()
+        finally:
+            if http is not None:
+                await http.aclose()
         db.shutdown(wait=True)
 
     async def _send_run(
@@ -340,6 +360,8 @@ class Dispatcher:
     async def _post(
         self, http: httpx.AsyncClient, url: str, params: dict[str, str], token: str, timeout: float
     ) -> Answer:
+        import httpx  # loaded by `_http_client` already
+
         target = strip_fragment(url)
         signature = compute_signature(token, target, params)
         try:
