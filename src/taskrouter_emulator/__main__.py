@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             "--workers > 1 needs PostgreSQL: SQLite allows one writer process "
             "(use --database-url postgresql+psycopg://...)"
         )
+    # Migrate before the app is imported: with the garbage collector still on (see below).
+    upgrade(settings.database_url)
     if args.seed:
         from taskrouter_emulator.emulator_tools import cli
 
@@ -186,13 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         # Start-up makes some 100,000 objects that live as long as the server (modules, classes,
         # schemas, routes), and the cyclic garbage collector would walk them again and again while
         # they are made (a tenth of the time to the first answer). It stays off until the server
-        # listens; `serve` then moves them out of its sight for good (gc.freeze).
+        # listens; `serve` then moves them out of its sight for good (gc.freeze). A migration
+        # leaves garbage behind, so it ran before.
         gc.disable()
         try:
             from taskrouter_emulator.app import create_app
 
             serve(
-                create_app(settings),
+                create_app(settings.model_copy(update={"run_migrations": False})),
                 host=args.host,
                 port=args.port,
                 log_level=args.log_level,
@@ -201,9 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             gc.enable()
         return 0
-    # Migrate once here; every worker process builds its app from the same environment (this
-    # supervisor never imports the app: it only starts and watches the workers).
-    upgrade(settings.database_url)
+    # Every worker process builds its app from the same environment (this supervisor never
+    # imports the app: it only starts and watches the workers).
     os.environ["TASKROUTER_DATABASE_URL"] = settings.database_url
     import uvicorn
 
