@@ -7,17 +7,17 @@ import gc
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
 from taskrouter_emulator import __version__
-from taskrouter_emulator.config import KEEP_ALIVE_SECONDS, LifecycleConfig, Settings
-from taskrouter_emulator.db.migrate import upgrade
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from taskrouter_emulator.config import Settings
 
 # Shown in the banner as an example: any AC + 32 hex SID works in zero-config mode.
 EXAMPLE_ACCOUNT_SID = "AC00000000000000000000000000000001"
@@ -25,6 +25,8 @@ WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from taskrouter_emulator.config import Settings
+
     overrides = {"database_url": args.database_url} if args.database_url else {}
     return Settings(**overrides)
 
@@ -46,6 +48,8 @@ def cli_hook_path() -> str:
 
 def startup_banner(settings: Settings, host: str, port: int) -> str:
     """Return the lines printed once the server listens: URL, credentials, where to look next."""
+    from sqlalchemy.engine import make_url
+
     url = base_url(settings, host, port)
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     if settings.auth_token is None:
@@ -83,10 +87,12 @@ def serve(app: FastAPI, *, host: str, port: int, log_level: str, banner: str) ->
 
     import uvicorn
 
+    from taskrouter_emulator.config import KEEP_ALIVE_SECONDS
+
     class AnnouncingServer(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
-            gc.freeze()  # what start-up made is there to stay (see `main`)
+            gc.freeze()  # what start-up made is there to stay (see `_serve`)
             gc.enable()
             if self.started and not self.should_exit:
                 sys.stdout.write(banner)
@@ -152,20 +158,46 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "serve":
+        return _serve(args, parser)
     settings = _settings(args)
     if args.command == "migrate":
+        from taskrouter_emulator.db.migrate import upgrade
+
         upgrade(settings.database_url)
         return 0
+    return _snapshot(args, settings)
 
-    if args.command == "snapshot":
-        return _snapshot(args, settings)
 
+@contextmanager
+def _collector_off() -> Iterator[None]:
+    """Keep the cyclic garbage collector off for the block (start-up, see `_serve`)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Migrate, seed, then serve in this process (or supervise `--workers` server processes).
+
+    Start-up makes some 100,000 objects that live as long as the server (modules, classes, schemas,
+    routes), and the cyclic garbage collector would walk them again and again while they are made
+    (about a tenth of the time to the first answer). It is off while the libraries and the app
+    are imported and built, on while the migration and the seeding run (they leave garbage behind);
+    once the server listens, `serve` moves what start-up made out of its sight for good (gc.freeze).
+    """
+    with _collector_off():
+        from taskrouter_emulator.config import KEEP_ALIVE_SECONDS
+        from taskrouter_emulator.db.engine import is_sqlite
+        from taskrouter_emulator.db.migrate import upgrade
+
+        settings = _settings(args)
     if args.log_level != "debug":
         # One line per applied migration, or per webhook sent, is noise; the banner says what matters.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    from taskrouter_emulator.db.engine import is_sqlite
-
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.workers > 1 and is_sqlite(settings.database_url):
@@ -173,7 +205,6 @@ def main(argv: list[str] | None = None) -> int:
             "--workers > 1 needs PostgreSQL: SQLite allows one writer process "
             "(use --database-url postgresql+psycopg://...)"
         )
-    # Migrate before the app is imported: with the garbage collector still on (see below).
     upgrade(settings.database_url)
     if args.seed:
         from taskrouter_emulator.emulator_tools import cli
@@ -185,13 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     banner = startup_banner(settings, args.host, args.port)
     if args.workers == 1:
-        # Start-up makes some 100,000 objects that live as long as the server (modules, classes,
-        # schemas, routes), and the cyclic garbage collector would walk them again and again while
-        # they are made (a tenth of the time to the first answer). It stays off until the server
-        # listens; `serve` then moves them out of its sight for good (gc.freeze). A migration
-        # leaves garbage behind, so it ran before.
-        gc.disable()
-        try:
+        with _collector_off():
             from taskrouter_emulator.app import create_app
 
             serve(
@@ -201,8 +226,6 @@ def main(argv: list[str] | None = None) -> int:
                 log_level=args.log_level,
                 banner=banner,
             )
-        finally:
-            gc.enable()
         return 0
     # Every worker process builds its app from the same environment (this supervisor never
     # imports the app: it only starts and watches the workers).
@@ -226,7 +249,9 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from taskrouter_emulator.clock import EmulatorClock
+    from taskrouter_emulator.config import LifecycleConfig
     from taskrouter_emulator.db.engine import make_engine
+    from taskrouter_emulator.db.migrate import upgrade
     from taskrouter_emulator.db.session import make_sessionmaker
     from taskrouter_emulator.emulator_tools import cli
 
