@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -15,7 +17,7 @@ from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.config import Settings
 from taskrouter_emulator.models import Worker
 from tests.conftest import Account, LiveServer, serving
-from tests.sdk.routing_helpers import make_setup, single_queue
+from tests.sdk.routing_helpers import Setup, make_setup, single_queue
 
 
 def kept(live: LiveServer) -> KeptAnswers:
@@ -37,6 +39,19 @@ def assert_kept(live: LiveServer, http: httpx.Client, paths: list[str]) -> None:
             assert again == first
             return
     raise AssertionError(f"no answer of {paths} was kept")
+
+
+@contextmanager
+def running_clock_workspace(
+    database_url: str, base: EmulatorClock
+) -> Iterator[tuple[LiveServer, httpx.Client, Setup]]:
+    """A server of its own whose accounts' clocks run on `base`, and a workspace of a new account."""
+    with own_server(database_url, base, clock="real") as live:
+        account = Account.fresh()
+        client = Client(account.sid, account.token)
+        client.taskrouter.base_url = live.url
+        with httpx.Client(base_url=live.url, auth=(account.sid, account.token)) as http:
+            yield live, http, make_setup(client, http)
 
 
 def own_server(database_url: str, base: EmulatorClock, **settings: Any) -> Any:
@@ -124,25 +139,20 @@ def test_answers_that_depend_on_the_time_are_not_kept_while_the_clock_runs(
     private_database: str,
 ) -> None:
     base = EmulatorClock(frozen=True)
-    with own_server(private_database, base, clock="real") as live:
-        account = Account.fresh()
-        client = Client(account.sid, account.token)
-        client.taskrouter.base_url = live.url
-        with httpx.Client(base_url=live.url, auth=(account.sid, account.token)) as http:
-            setup = make_setup(client, http)
-            _, workflow = single_queue(setup)
-            task = setup.task(workflow_sid=workflow.sid)
-            paths = [f"/v1/Workspaces/{setup.ws.sid}{p}" for p in (f"/Tasks/{task.sid}", *TIME_PATHS)]
-            for path in paths:
-                http.get(path)
-            before = kept(live).hits
-            for path in paths:
-                http.get(path)
-            assert kept(live).hits == before
-            base.advance(7)  # writes nothing; a kept answer would still say 0
-            assert setup.api.tasks(task.sid).fetch().age == 7
-            stats = http.get(f"/v1/Workspaces/{setup.ws.sid}/RealTimeStatistics").json()
-            assert stats["longest_task_waiting_age"] == 7
+    with running_clock_workspace(private_database, base) as (live, http, setup):
+        _, workflow = single_queue(setup)
+        task = setup.task(workflow_sid=workflow.sid)
+        paths = [f"/v1/Workspaces/{setup.ws.sid}{p}" for p in (f"/Tasks/{task.sid}", *TIME_PATHS)]
+        for path in paths:
+            http.get(path)
+        before = kept(live).hits
+        for path in paths:
+            http.get(path)
+        assert kept(live).hits == before
+        base.advance(7)  # writes nothing; a kept answer would still say 0
+        assert setup.api.tasks(task.sid).fetch().age == 7
+        stats = http.get(f"/v1/Workspaces/{setup.ws.sid}/RealTimeStatistics").json()
+        assert stats["longest_task_waiting_age"] == 7
 
 
 def test_a_kept_answer_ends_when_a_timer_falls_due_on_a_running_clock(
@@ -151,26 +161,21 @@ def test_a_kept_answer_ends_when_a_timer_falls_due_on_a_running_clock(
     # The account's clock runs (real time plus an offset) on a base clock the test moves; moving the
     # base writes nothing, so only the answer's own due time can tell that it no longer holds.
     base = EmulatorClock(frozen=True)
-    with own_server(private_database, base, clock="real") as live:
-        account = Account.fresh()
-        client = Client(account.sid, account.token)
-        client.taskrouter.base_url = live.url
-        with httpx.Client(base_url=live.url, auth=(account.sid, account.token)) as http:
-            setup = make_setup(client, http)
-            _, workflow = single_queue(setup)
-            worker = setup.worker("Alice")
-            task = setup.task(workflow_sid=workflow.sid, timeout=3600)
-            (reservation,) = setup.reservations(task.sid, "pending")
-            path = f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task.sid}/Reservations/{reservation.sid}"
-            assert_kept(live, http, [path])
-            assert http.get(path).json()["reservation_status"] == "pending"
+    with running_clock_workspace(private_database, base) as (live, http, setup):
+        _, workflow = single_queue(setup)
+        worker = setup.worker("Alice")
+        task = setup.task(workflow_sid=workflow.sid, timeout=3600)
+        (reservation,) = setup.reservations(task.sid, "pending")
+        path = f"/v1/Workspaces/{setup.ws.sid}/Tasks/{task.sid}/Reservations/{reservation.sid}"
+        assert_kept(live, http, [path])
+        assert http.get(path).json()["reservation_status"] == "pending"
 
-            base.advance(119)
-            assert http.get(path).json()["reservation_status"] == "pending"
-            base.advance(2)  # past the default 120 s reservation timeout
-            assert http.get(path).json()["reservation_status"] == "timeout"
-            worker_path = f"/v1/Workspaces/{setup.ws.sid}/Workers/{worker.sid}"
-            assert http.get(worker_path).json()["activity_name"] == "Offline"
+        base.advance(119)
+        assert http.get(path).json()["reservation_status"] == "pending"
+        base.advance(2)  # past the default 120 s reservation timeout
+        assert http.get(path).json()["reservation_status"] == "timeout"
+        worker_path = f"/v1/Workspaces/{setup.ws.sid}/Workers/{worker.sid}"
+        assert http.get(worker_path).json()["activity_name"] == "Offline"
 
 
 def test_kept_answers_are_bounded_in_number_and_bytes(monkeypatch: Any) -> None:
