@@ -108,6 +108,11 @@ class LazyClock:
         """The account time if it was read, else None (without reading it)."""
         return self._time
 
+    def provide(self, time: AccountTime) -> None:
+        """Take the account time read along with something else, unless it was read already."""
+        if self._time is None:
+            self._time = time
+
     @property
     def time(self) -> AccountTime:
         """The loaded account time."""

@@ -50,11 +50,11 @@ class Clocks:
         if for_update:
             query = query.with_for_update()
         row = session.execute(query).one_or_none()
-        if row is None:
-            return AccountTime(self.base, frozen_at=None, offset=timedelta(0))
-        return AccountTime(
-            self.base, frozen_at=row.frozen_at, offset=timedelta(microseconds=row.offset_us)
-        )
+        return self.time_from(row.frozen_at, row.offset_us) if row is not None else self.time_from()
+
+    def time_from(self, frozen_at: datetime | None = None, offset_us: int | None = None) -> AccountTime:
+        """Return the account time of a stored clock's columns (real time when there is no row)."""
+        return AccountTime(self.base, frozen_at=frozen_at, offset=timedelta(microseconds=offset_us or 0))
 
     def move_to(self, session: Session, account_sid: str, moment: datetime) -> None:
         """Set the account's time to `moment`, keeping its mode (frozen or running)."""

@@ -118,7 +118,7 @@ def load_workspace(
     overdue is read from the workspace row itself (`next_due_at`), so this costs no extra query.
     """
     if request.method in READ_METHODS:
-        workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+        workspace = _workspace_with_clock(request, session, account_sid, workspace_sid, clock)
         if due_times.is_due(workspace, clock):
             # Fire in a short write transaction of its own, then read from a fresh snapshot.
             session.rollback()
@@ -129,9 +129,23 @@ def load_workspace(
         read_cache.keep_until(request, workspace.next_due_at)
         return workspace
     workspace_lock(session, workspace_sid)
-    workspace = workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+    workspace = _workspace_with_clock(request, session, account_sid, workspace_sid, clock)
     if due_times.is_due(workspace, clock):
         timers.fire_due(session, clock=clock, workspace=workspace)
+    return workspace
+
+
+def _workspace_with_clock(
+    request: Request, session: Session, account_sid: str, workspace_sid: str, clock: LazyClock
+) -> Workspace:
+    """Read the workspace, and the account's clock with it when the request has not read it yet."""
+    if clock.loaded is not None:
+        return workspace_service.get(session, account_sid=account_sid, sid=workspace_sid)
+    workspace, frozen_at, offset_us = workspace_service.get_with_clock(
+        session, account_sid=account_sid, sid=workspace_sid
+    )
+    clocks: Clocks = request.app.state.clocks
+    clock.provide(clocks.time_from(frozen_at, offset_us))
     return workspace
 
 

@@ -23,7 +23,7 @@ from taskrouter_emulator.models import EventCount
 
 BUCKET = timedelta(seconds=10)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_KEY = ("scope_sid", "bucket", "event_type", "task_channel_sid")
+KEY = ("scope_sid", "bucket", "event_type", "task_channel_sid")
 
 CountKey = tuple[str, int, str, str]
 
@@ -32,7 +32,7 @@ def _upsert(insert: Any) -> Any:
     table = EventCount.__table__
     stmt = insert(table)
     return stmt.on_conflict_do_update(
-        index_elements=list(_KEY), set_={"count": table.c.count + stmt.excluded.count}
+        index_elements=list(KEY), set_={"count": table.c.count + stmt.excluded.count}
     )
 
 
@@ -70,15 +70,18 @@ def tally(events: Iterable[Mapping[str, Any]]) -> dict[tuple[str, CountKey], int
     return dict(counts)
 
 
-def add_counts(session: Session, counts: Mapping[tuple[str, CountKey], int]) -> None:
-    """Add counts to their bucket rows (one upsert; keys in a fixed order so writers never deadlock)."""
-    if not counts:
-        return
-    rows = [
-        {"workspace_sid": workspace_sid, **dict(zip(_KEY, key, strict=True)), "count": n}
+def count_rows(counts: Mapping[tuple[str, CountKey], int]) -> list[dict[str, Any]]:
+    """The `event_count` rows to add, keys in a fixed order (so concurrent writers never deadlock)."""
+    return [
+        {"workspace_sid": workspace_sid, **dict(zip(KEY, key, strict=True)), "count": n}
         for (workspace_sid, key), n in sorted(counts.items(), key=lambda item: item[0][1])
     ]
-    session.execute(_UPSERTS[session.get_bind().dialect.name], rows)
+
+
+def add_counts(session: Session, counts: Mapping[tuple[str, CountKey], int]) -> None:
+    """Add counts to their bucket rows (one upsert)."""
+    if counts:
+        session.execute(_UPSERTS[session.get_bind().dialect.name], count_rows(counts))
 
 
 def bucket_counts(

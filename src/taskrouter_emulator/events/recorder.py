@@ -6,7 +6,8 @@ build the snake_case `event_data` groups; callers combine the groups an event ty
 
 The events of a transaction are plain rows, inserted together just before it commits: one
 executemany of a statement built once, their bucket counts in one upsert, and (PostgreSQL) one
-NOTIFY that wakes the event bridge's pollers in every process. No ORM object is made per event.
+NOTIFY that wakes the event bridge's pollers in every process; on PostgreSQL all three are one
+statement. No ORM object is made per event.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, TextClause, insert, text
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, SessionTransaction
 
 from taskrouter_emulator.api.urls import workspace_path
 from taskrouter_emulator.callbacks import outbox
 from taskrouter_emulator.clock import Clock
-from taskrouter_emulator.db.notify import EVENTS_CHANNEL, notify
+from taskrouter_emulator.db.notify import EVENTS_CHANNEL
 from taskrouter_emulator.events import counts
 from taskrouter_emulator.models import (
     Activity,
     Event,
+    EventCount,
     Reservation,
     Task,
     TaskChannel,
@@ -62,15 +64,62 @@ EVENTS_INSERTED = "taskrouter_events_inserted"
 _INSERT_EVENTS = insert(cast(Table, Event.__table__))
 
 
+def _postgres_events_statement() -> TextClause:
+    """One PostgreSQL statement that inserts a transaction's events, adds their counts and sends
+    the bridge's NOTIFY: one round trip instead of three.
+
+    The rows travel as two JSON arrays (one parameter each, cheap to send) that
+    `json_populate_recordset` turns back into typed rows in array order, so the events' ids follow
+    the order they were recorded in, and the counts' keys keep `count_rows`'s order (concurrent
+    writers lock bucket rows in the same order, so they never deadlock).
+    """
+
+    def names(table: Table) -> str:
+        return ", ".join(column.name for column in table.c if column.name != "id")
+
+    events, event_counts = names(_EVENT_TABLE), names(_COUNT_TABLE)
+    return text(
+        f"WITH inserted AS (INSERT INTO event ({events}) SELECT {events} "
+        "FROM json_populate_recordset(NULL::event, CAST(:events AS json))), "
+        f"counted AS (INSERT INTO event_count ({event_counts}) SELECT {event_counts} "
+        "FROM json_populate_recordset(NULL::event_count, CAST(:counts AS json)) "
+        f"ON CONFLICT ({', '.join(counts.KEY)}) "
+        "DO UPDATE SET count = event_count.count + excluded.count) "
+        "SELECT pg_notify(:channel, '')"
+    )
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()  # aware (UTC): PostgreSQL reads it as a timestamptz
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+_EVENT_TABLE = cast(Table, Event.__table__)
+_COUNT_TABLE = cast(Table, EventCount.__table__)
+_POSTGRES_EVENTS = _postgres_events_statement()
+
+
 @listens_for(Session, "before_commit")
 def _insert_recorded_events(session: Session) -> None:
     """Insert the events recorded in this transaction, in order, with their counts, before the commit."""
     rows = session.info.pop(_PENDING_EVENTS, None)
-    if rows:
+    if not rows:
+        return
+    tallied = counts.tally(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _POSTGRES_EVENTS,
+            {
+                "events": json.dumps(rows, default=_json_value),
+                "counts": json.dumps(counts.count_rows(tallied)),
+                "channel": EVENTS_CHANNEL,
+            },
+        )
+    else:
         session.execute(_INSERT_EVENTS, rows)
-        counts.add_counts(session, counts.tally(rows))
-        notify(session, EVENTS_CHANNEL)
-        session.info[EVENTS_INSERTED] = True
+        counts.add_counts(session, tallied)
+    session.info[EVENTS_INSERTED] = True
 
 
 @listens_for(Session, "after_transaction_create")

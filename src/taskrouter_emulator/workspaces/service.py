@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from taskrouter_emulator.api.urls import workspace_path
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.errors import InvalidParameter, ResourceNotFound
 from taskrouter_emulator.events import counts, recorder
-from taskrouter_emulator.models import Activity, Event, Worker, Workspace
+from taskrouter_emulator.models import AccountClock, Activity, Event, Worker, Workspace
 from taskrouter_emulator.sids import Prefix, new_sid
 from taskrouter_emulator.workspaces import templates
 
@@ -24,15 +25,34 @@ MAX_WORKSPACES_PER_ACCOUNT = 5000
 
 def get(session: Session, *, account_sid: str, sid: str, for_update: bool = False) -> Workspace:
     """Return a workspace of the account, or raise 404 (also for another account's workspace)."""
-    path = workspace_path(sid)
-    validation.path_sid(sid, Prefix.WORKSPACE, path)
-    stmt = select(Workspace).where(Workspace.sid == sid, Workspace.account_sid == account_sid)
+    stmt = _workspace_query(account_sid, sid)
     if for_update:
         stmt = stmt.with_for_update()
     workspace = session.scalars(stmt).one_or_none()
     if workspace is None:
-        raise ResourceNotFound(path)
+        raise ResourceNotFound(workspace_path(sid))
     return workspace
+
+
+def get_with_clock(
+    session: Session, *, account_sid: str, sid: str
+) -> tuple[Workspace, datetime | None, int | None]:
+    """Return a workspace of the account (or raise 404) with its account clock's `frozen_at` and
+    `offset_us` (None, None when the account has no stored clock), in one query."""
+    stmt = _workspace_query(account_sid, sid).outerjoin(
+        AccountClock, AccountClock.account_sid == Workspace.account_sid
+    )
+    row = session.execute(
+        stmt.add_columns(AccountClock.frozen_at, AccountClock.offset_us)
+    ).one_or_none()
+    if row is None:
+        raise ResourceNotFound(workspace_path(sid))
+    return row[0], row[1], row[2]
+
+
+def _workspace_query(account_sid: str, sid: str) -> Select[Workspace]:
+    validation.path_sid(sid, Prefix.WORKSPACE, workspace_path(sid))
+    return select(Workspace).where(Workspace.sid == sid, Workspace.account_sid == account_sid)
 
 
 def list_query(*, account_sid: str, friendly_name: str | None) -> Select[Workspace]:

@@ -27,16 +27,26 @@ def read_faults(engine: Engine, sql: str, *params: object) -> list[Any]:
     """Run a read of the fault table outside any session, in autocommit.
 
     Every request may pay for it, so it avoids the session: on SQLite a session's write transaction
-    starts with BEGIN IMMEDIATE and would queue behind every writer (on PostgreSQL the pool rolls the
-    read back on return). `?` placeholders are rewritten for drivers that use `%s`.
+    starts with BEGIN IMMEDIATE and would queue behind every writer. On PostgreSQL the read runs in
+    autocommit, so it leaves no transaction for the pool to roll back: psycopg forgets a
+    connection's prepared statements on every ROLLBACK, and this read runs after most writes.
+    `?` placeholders are rewritten for drivers that use `%s`.
     """
-    if engine.dialect.paramstyle != "qmark":
+    postgres = engine.dialect.paramstyle != "qmark"
+    if postgres:
         sql = sql.replace("?", "%s")
     connection = engine.raw_connection()
     try:
-        cursor = connection.cursor()
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        driver = connection.driver_connection
+        if postgres:
+            driver.autocommit = True  # type: ignore[union-attr]
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        finally:
+            if postgres:
+                driver.autocommit = False  # type: ignore[union-attr]
     finally:
         connection.close()
 
