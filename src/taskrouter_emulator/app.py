@@ -28,6 +28,7 @@ from taskrouter_emulator.callbacks.delivery import Dispatcher
 from taskrouter_emulator.clock import EmulatorClock
 from taskrouter_emulator.clocks import Clocks
 from taskrouter_emulator.config import LifecycleConfig, Settings
+from taskrouter_emulator.db.checkpoint import WalCheckpointer
 from taskrouter_emulator.db.data_version import data_version_for
 from taskrouter_emulator.db.engine import (
     ADMITTED_REQUESTS,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     factory = make_sessionmaker(engine, config=config)
     read_factory = make_sessionmaker(read_engine(engine), config=config)
     data_version = data_version_for(engine)
+    checkpointer = WalCheckpointer(engine) if is_sqlite(settings.database_url) else None
     kept_answers = KeptAnswers()
     # One server process per SQLite database: it sees every change to the faults (presence.py).
     fault_presence = FaultPresence(sees_every_change=is_sqlite(settings.database_url))
@@ -138,7 +140,11 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
             dispatcher.start()
         if listener is not None:
             listener.start()
+        if checkpointer is not None:
+            checkpointer.start()
         yield
+        if checkpointer is not None:
+            checkpointer.stop()
         if listener is not None:
             listener.stop()
         if dispatcher is not None:

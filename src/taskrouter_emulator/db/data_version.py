@@ -25,6 +25,8 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from taskrouter_emulator.db.engine import private_sqlite_connection
+
 logger = logging.getLogger(__name__)
 
 
@@ -57,12 +59,9 @@ class SqliteDataVersion:
         """Return the connection's data version, opening the connection on first use."""
         try:
             if self._connection is None:
-                # Outside the pool, with the engine's own connect arguments: it never serves a
-                # request, so it never writes (it would not see its own commits).
-                dialect = self._engine.dialect
-                args, kwargs = dialect.create_connect_args(self._engine.url)
-                self._connection = dialect.loaded_dbapi.connect(*args, **kwargs)
-                self._connection.isolation_level = None
+                # Outside the pool: it never serves a request, so it never writes (it would not
+                # see its own commits).
+                self._connection = private_sqlite_connection(self._engine)
                 self._opened += 1
             row = self._connection.cursor().execute("PRAGMA data_version").fetchone()
         except Exception:

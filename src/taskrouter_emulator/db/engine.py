@@ -29,7 +29,8 @@ BACKGROUND_CONNECTIONS = 12
 # A request that cannot get a connection or the write slot within this time answers 503 quickly.
 SATURATION_TIMEOUT = 10.0
 _READ_OPTION = "taskrouter_read_only"
-_LOCK_HELD = "taskrouter_write_lock_held"
+# Set in a pool connection's `info` while it holds the SQLite write lock (a write transaction).
+WRITE_LOCK_HELD = "taskrouter_write_lock_held"
 
 
 def is_sqlite(url: str) -> bool:
@@ -98,16 +99,16 @@ def make_engine(url: str) -> Engine:
         # One writer at a time in this process; BEGIN IMMEDIATE also guards against other
         # processes (the CLI, a second server) that share the file. The lock is released when the
         # connection goes back to the pool, i.e. after COMMIT/ROLLBACK has really run.
-        if not connection.info.get(_LOCK_HELD):
+        if not connection.info.get(WRITE_LOCK_HELD):
             if not write_lock.acquire(timeout=SATURATION_TIMEOUT):
                 raise ServiceUnavailable(
                     "The emulator is saturated: no database write slot was free"
                 )
-            connection.info[_LOCK_HELD] = True
+            connection.info[WRITE_LOCK_HELD] = True
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     def _release(info: dict[str, Any]) -> None:
-        if info.pop(_LOCK_HELD, False):
+        if info.pop(WRITE_LOCK_HELD, False):
             write_lock.release()
 
     @event.listens_for(engine, "reset")
@@ -119,3 +120,13 @@ def make_engine(url: str) -> Engine:
         _release(record.info)
 
     return engine
+
+
+def private_sqlite_connection(engine: Engine) -> Any:
+    """Open a driver connection to the engine's SQLite file outside its pool (same connect
+    arguments), in autocommit; for background readers that must never hold a pool connection."""
+    dialect = engine.dialect
+    args, kwargs = dialect.create_connect_args(engine.url)
+    connection = dialect.loaded_dbapi.connect(*args, **kwargs)
+    connection.isolation_level = None
+    return connection

@@ -1,0 +1,45 @@
+"""SQLite: the WAL is checkpointed by the server's background thread, not by the requests."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import text
+
+from taskrouter_emulator.db.checkpoint import FALLBACK_PAGES, WalCheckpointer
+from taskrouter_emulator.db.engine import make_engine, read_engine
+from tests.receiver import eventually
+
+
+def _rows_in_database_file(path: Path) -> int:
+    """Count the rows the database file itself holds (the WAL ignored: only checkpointed pages)."""
+    connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return int(connection.execute("SELECT count(*) FROM item").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def test_writes_are_checkpointed_in_the_background_and_reads_are_not_counted(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.db"
+    engine = make_engine(f"sqlite:///{path}")
+    checkpointer = WalCheckpointer(engine, gather_seconds=0.01)
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == FALLBACK_PAGES
+        connection.execute(text("CREATE TABLE item (n INTEGER)"))
+    checkpointer.start()
+    try:
+        with read_engine(engine).begin() as reader:
+            reader.execute(text("SELECT count(*) FROM item")).scalar()
+        assert checkpointer.checkpoints == 0  # a read transaction adds nothing to the WAL
+
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO item (n) VALUES (1), (2), (3)"))
+        eventually(lambda: checkpointer.checkpoints >= 1)
+        # The pages reached the database file while the pool's connections stayed open (closing
+        # the last one would also checkpoint).
+        assert _rows_in_database_file(path) == 3
+    finally:
+        checkpointer.stop()
+        engine.dispose()
