@@ -92,11 +92,12 @@ def create_app(settings: Settings | None = None, *, clock: EmulatorClock | None 
     config = LifecycleConfig.from_settings(settings)
     factory = make_sessionmaker(engine, config=config)
     read_factory = make_sessionmaker(read_engine(engine), config=config)
-    data_version = data_version_for(engine)
     checkpointer = WalCheckpointer(engine) if is_sqlite(settings.database_url) else None
     kept_answers = KeptAnswers()
     # One server process per SQLite database: it sees every change to the faults (presence.py).
+    # On PostgreSQL the accounts with faults are read with each data version (no query of their own).
     fault_presence = FaultPresence(sees_every_change=is_sqlite(settings.database_url))
+    data_version = data_version_for(engine, riders=[fault_presence])
     if is_sqlite(settings.database_url):
         fault_presence.install(factory)
     # `clock` is the base time source (real time unless a test injects one it moves); each account's

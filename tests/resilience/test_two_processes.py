@@ -115,3 +115,24 @@ def test_configuration_changed_through_one_process_routes_in_the_other(postgres_
         # And a task channel created through the first process is known to the second.
         one.post(f"{api}/TaskChannels", data={"FriendlyName": "SMS", "UniqueName": "sms"})
         assert create(TaskChannel="sms")["task_channel_unique_name"] == "sms"
+
+
+def test_a_fault_added_through_one_process_applies_at_once_in_the_other(postgres_url: str) -> None:
+    """Each process knows the accounts with faults as of each data version it reads
+    (`faults.presence`): a fault added or removed through one process counts in the other's very
+    next request."""
+    auth = (f"AC{uuid.uuid4().hex}", "fault-token")
+    with (
+        server_process(postgres_url) as first,
+        server_process(postgres_url) as second,
+        httpx.Client(base_url=first, auth=auth, timeout=30) as one,
+        httpx.Client(base_url=second, auth=auth, timeout=30) as two,
+    ):
+        for _ in range(3):
+            assert two.get("/v1/Workspaces").status_code == 200
+            added = one.post("/emulator/faults", data={"Operation": "ListWorkspace", "Status": "503"})
+            assert added.status_code == 201, added.text
+            refused = two.get("/v1/Workspaces")
+            assert (refused.status_code, refused.json()["code"]) == (503, 20503)
+            assert one.delete("/emulator/faults").status_code == 204
+            assert two.get("/v1/Workspaces").status_code == 200

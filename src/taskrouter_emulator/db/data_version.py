@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
@@ -81,18 +82,37 @@ class SqliteDataVersion:
                 self._connection = None
 
 
+class SnapshotRider(Protocol):
+    """Something small read in the same statement as the PostgreSQL snapshot, so it is known
+    exactly as of that data version without a query (or a thread hand-off) of its own."""
+
+    @property
+    def snapshot_sql(self) -> str:
+        """A scalar SQL expression (e.g. a subquery) to read with the snapshot."""
+        ...
+
+    def seen(self, value: Any, version: str) -> None:
+        """Take the expression's value as of data version `version`."""
+        ...
+
+
 class PostgresSnapshot:
     """`pg_current_snapshot()` on a dedicated asynchronous autocommit connection.
 
     One connection serves every request, one query at a time. A request never uses a snapshot read
     before it arrived (a write answered just before could be missing from it): requests that arrive
     while a read is under way wait for the next read, which starts when that one ends, and share it.
-    So at most one read runs and one waits, however many requests arrive.
+    So at most one read runs and one waits, however many requests arrive. Riders' expressions are
+    read in the same statement, so they are as of the same snapshot.
     """
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, riders: Sequence[SnapshotRider] = ()) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
+        self._riders = tuple(riders)
+        self._sql = ", ".join(
+            ["SELECT pg_current_snapshot()::text", *(f"({r.snapshot_sql})" for r in self._riders)]
+        )
         self._connection: Any = None
         self._next: asyncio.Future[str | None] | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -120,7 +140,7 @@ class PostgresSnapshot:
                 self._connection = await psycopg.AsyncConnection.connect(
                     self._dsn, autocommit=True, connect_timeout=5
                 )
-            cursor = await self._connection.execute("SELECT pg_current_snapshot()::text")
+            cursor = await self._connection.execute(self._sql)
             row = await cursor.fetchone()
         except Exception:
             _warn_once(
@@ -129,7 +149,12 @@ class PostgresSnapshot:
             self._connection = None
             return None
         self.failing = False
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        version = str(row[0])
+        for rider, value in zip(self._riders, row[1:], strict=True):
+            rider.seen(value, version)
+        return version
 
     async def close(self) -> None:
         """Stop reading and close the dedicated connection."""
@@ -147,8 +172,8 @@ def _warn_once(reader: SqliteDataVersion | PostgresSnapshot, message: str) -> No
         logger.warning("%s: answering every request from the database", message, exc_info=True)
 
 
-def data_version_for(engine: Engine) -> DataVersion:
-    """Return the data version reader for the engine's backend."""
+def data_version_for(engine: Engine, riders: Sequence[SnapshotRider] = ()) -> DataVersion:
+    """Return the data version reader for the engine's backend (riders ride along on PostgreSQL)."""
     if engine.dialect.name == "sqlite":
         return SqliteDataVersion(engine)
-    return PostgresSnapshot(engine.url.render_as_string(hide_password=False))
+    return PostgresSnapshot(engine.url.render_as_string(hide_password=False), riders)

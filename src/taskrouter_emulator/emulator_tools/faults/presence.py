@@ -6,8 +6,9 @@ next request reads the set again. A read that started before such a commit may f
 results are kept only if no change was committed meanwhile (the generation check).
 
 On PostgreSQL other processes may change the faults, so what is known holds only for the database's
-data version it was read at (`db.data_version`): while no transaction commits, no request reads the
-table; after any commit, the next request reads it again.
+data version it was read at (`db.data_version`). The set is read in the same statement as each
+data version (`snapshot_sql`, `seen`), so a request knows its account's answer as of the version it
+read, with no query and no thread hand-off of its own.
 """
 
 from __future__ import annotations
@@ -82,6 +83,17 @@ class FaultPresence:
                 self._accounts = accounts
                 self._version = version
         return accounts
+
+    @property
+    def snapshot_sql(self) -> str:
+        """The accounts with faults, read with PostgreSQL's snapshot (`db.data_version`)."""
+        return f"SELECT ARRAY(SELECT DISTINCT account_sid FROM {Fault.__tablename__})"
+
+    def seen(self, value: Any, version: str) -> None:
+        """Remember the accounts with faults as of data version `version`."""
+        with self._lock:
+            self._accounts = frozenset(str(sid) for sid in value or ())
+            self._version = version
 
     def _current(self, version: object | None) -> bool:
         return version is not None and version == self._version
