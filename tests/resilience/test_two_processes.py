@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import httpx
 import pytest
@@ -30,6 +30,20 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def clients_of_two_processes(
+    postgres_url: str, token: str
+) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """Start two server processes on the database; yield a client of each, with a new account."""
+    auth = (f"AC{uuid.uuid4().hex}", token)
+    with ExitStack() as stack:
+        first, second = (stack.enter_context(server_process(postgres_url)) for _ in range(2))
+        yield (
+            stack.enter_context(httpx.Client(base_url=first, auth=auth, timeout=60)),
+            stack.enter_context(httpx.Client(base_url=second, auth=auth, timeout=60)),
+        )
+
+
 def test_two_processes_never_double_assign_or_overfill(postgres_url: str) -> None:
     outcome = run_proof(postgres_url, processes=2, workers=20, tasks=120, clients=8)
     assert not outcome.violations, outcome.violations[:10]
@@ -41,11 +55,7 @@ def test_two_processes_never_double_assign_or_overfill(postgres_url: str) -> Non
 def test_a_write_through_one_process_is_read_at_once_through_the_other(postgres_url: str) -> None:
     # Each process keeps the answers of repeated GETs (api/read_cache.py); a write committed by the
     # other process must still show in the very next read.
-    auth = (f"AC{uuid.uuid4().hex}", "token")
-    with ExitStack() as stack:
-        first, second = (stack.enter_context(server_process(postgres_url)) for _ in range(2))
-        writer = stack.enter_context(httpx.Client(base_url=first, auth=auth, timeout=30))
-        reader = stack.enter_context(httpx.Client(base_url=second, auth=auth, timeout=30))
+    with clients_of_two_processes(postgres_url, "token") as (writer, reader):
         workspace = writer.post("/v1/Workspaces", data={"FriendlyName": "Two"}).json()
         workers = f"/v1/Workspaces/{workspace['sid']}/Workers"
         worker = writer.post(workers, data={"FriendlyName": "w0"}).json()
@@ -61,13 +71,7 @@ def test_a_write_through_one_process_is_read_at_once_through_the_other(postgres_
 def test_configuration_changed_through_one_process_routes_in_the_other(postgres_url: str) -> None:
     """Each process caches the routing configuration per workspace version (`routing.cache`): a
     change committed by one process must be what the other routes by on its next request."""
-    auth = (f"AC{uuid.uuid4().hex}", "cache-token")
-    with (
-        server_process(postgres_url) as first,
-        server_process(postgres_url) as second,
-        httpx.Client(base_url=first, auth=auth, timeout=60) as one,
-        httpx.Client(base_url=second, auth=auth, timeout=60) as two,
-    ):
+    with clients_of_two_processes(postgres_url, "cache-token") as (one, two):
         ws = one.post("/v1/Workspaces", data={"FriendlyName": "Cache"}).json()["sid"]
         api = f"/v1/Workspaces/{ws}"
         activities = {
@@ -121,13 +125,7 @@ def test_a_fault_added_through_one_process_applies_at_once_in_the_other(postgres
     """Each process knows the accounts with faults as of each data version it reads
     (`faults.presence`): a fault added or removed through one process counts in the other's very
     next request."""
-    auth = (f"AC{uuid.uuid4().hex}", "fault-token")
-    with (
-        server_process(postgres_url) as first,
-        server_process(postgres_url) as second,
-        httpx.Client(base_url=first, auth=auth, timeout=30) as one,
-        httpx.Client(base_url=second, auth=auth, timeout=30) as two,
-    ):
+    with clients_of_two_processes(postgres_url, "fault-token") as (one, two):
         for _ in range(3):
             assert two.get("/v1/Workspaces").status_code == 200
             added = one.post("/emulator/faults", data={"Operation": "ListWorkspace", "Status": "503"})
