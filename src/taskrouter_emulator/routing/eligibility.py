@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    cast,
     func,
     literal,
     null,
@@ -201,38 +202,16 @@ def load_candidates(
     return list(CandidatePool(session, ctx, worker_sids=worker_sids, available_only=available_only))
 
 
-# Built once (statement construction costs as much as running them on SQLite). The channels and
-# the active reservations of a page of new candidates, in one statement: a channel row is
-# (0, worker, channel, capacity, available, NULL, NULL), a reservation row
-# (1, worker, channel, NULL, NULL, status, task).
-_CHANNELS_AND_RESERVATIONS_OF_WORKERS: CompoundSelect[Any] = union_all(
-    select(
-        literal(0, Integer),
-        WorkerChannel.worker_sid,
-        WorkerChannel.task_channel_sid,
-        WorkerChannel.configured_capacity,
-        WorkerChannel.available,
-        null(),
-        null(),
-    ).where(WorkerChannel.worker_sid.in_(bindparam("sids", expanding=True))),
-    select(
-        literal(1, Integer),
-        Reservation.worker_sid,
-        Reservation.task_channel_sid,
-        null(),
-        null(),
-        Reservation.reservation_status,
-        Reservation.task_sid,
-    ).where(
-        Reservation.worker_sid.in_(bindparam("sids", expanding=True)),
-        Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
-    ),
-)
-
-# One page of the longest-idle order: worker sid, idle_since, id, name, attributes, activity
-# sid/name/available, worker version.
-_PageQuery = Select[str, datetime, int, str, str, str, str, bool, int]
-_PageRow = Row[str, datetime, int, str, str, str, str, bool, int]
+# One page of the longest-idle order, with the channels and active reservations of its workers, in
+# one statement (built once per shape: statement construction costs as much as running it on
+# SQLite). The page is a CTE; every row of the result has the same 15 columns: a worker of the page
+# is (0, sid, idle_since, id, name, attributes, activity sid, name, available, version, NULL…), a
+# channel (1, worker sid, NULL…, channel sid, capacity, available, NULL, NULL) and an active
+# reservation (2, worker sid, NULL…, channel sid, NULL, NULL, status, task sid).
+_PageQuery = CompoundSelect[*tuple[Any, ...]]
+_AnySelect = Select[*tuple[Any, ...]]
+_PageRow = Row[*tuple[Any, ...]]
+_WORKER, _CHANNEL, _RESERVATION = 0, 1, 2
 
 
 @lru_cache(maxsize=64)
@@ -240,16 +219,16 @@ def _page_query(
     *, available_only: bool, restricted: bool, member: bool, room: bool, multitasking: bool
 ) -> tuple[_PageQuery, _PageQuery]:
     """Build (once per shape) the page query of a pool: the first page, and the pages after a keyset."""
-    stmt: _PageQuery = (
+    stmt: _AnySelect = (
         select(
-            Worker.sid,
+            Worker.sid.label("worker_sid"),
             Worker.idle_since,
             Worker.id,
             Worker.friendly_name,
             Worker.attributes,
-            Activity.sid,
-            Activity.friendly_name,
-            Activity.available,
+            Activity.sid.label("activity_sid"),
+            Activity.friendly_name.label("activity_name"),
+            Activity.available.label("activity_available"),
             Worker.version,
         )
         .join(Activity, Activity.sid == Worker.activity_sid)
@@ -280,10 +259,57 @@ def _page_query(
     after = stmt.where(
         (Worker.idle_since > idle) | ((Worker.idle_since == idle) & (Worker.id > worker_id))
     )
-    return stmt, after
+    return _with_details(stmt), _with_details(after)
 
 
-def _with_room(stmt: _PageQuery, *, multitasking: bool) -> _PageQuery:
+def _with_details(page_select: _AnySelect) -> _PageQuery:
+    """Add the channels and active reservations of the page's workers to the page (see above)."""
+    page = page_select.cte("page")
+    members = select(page.c.worker_sid)
+
+    def nothing(column: Any) -> Any:
+        return cast(null(), column.type)
+
+    workers = [page.c[name] for name in _WORKER_COLUMNS]
+    details = (WorkerChannel.task_channel_sid, WorkerChannel.configured_capacity,
+               WorkerChannel.available, Reservation.reservation_status, Reservation.task_sid)
+    return union_all(
+        select(literal(_WORKER, Integer), *workers, *map(nothing, details)),
+        select(
+            literal(_CHANNEL, Integer),
+            WorkerChannel.worker_sid,
+            *map(nothing, workers[1:]),
+            *details[:3],
+            *map(nothing, details[3:]),
+        ).where(WorkerChannel.worker_sid.in_(members)),
+        select(
+            literal(_RESERVATION, Integer),
+            Reservation.worker_sid,
+            *map(nothing, workers[1:]),
+            Reservation.task_channel_sid,
+            *map(nothing, details[1:3]),
+            *details[3:],
+        ).where(
+            Reservation.worker_sid.in_(members),
+            Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
+        ),
+    )
+
+
+_WORKER_COLUMNS = (
+    "worker_sid",
+    "idle_since",
+    "id",
+    "friendly_name",
+    "attributes",
+    "activity_sid",
+    "activity_name",
+    "activity_available",
+    "version",
+)
+
+
+def _with_room(stmt: _AnySelect, *, multitasking: bool) -> _AnySelect:
     """Keep only workers with room for one more task of the channel (skips full workers in SQL)."""
     active = Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES)
     if not multitasking:
@@ -368,62 +394,66 @@ class CandidatePool:
         """Return every candidate read so far (all of them once iterated to the end)."""
         return self._loaded
 
-    def _next_page(self) -> list[_PageRow]:
+    def _next_page(self) -> tuple[list[_PageRow], list[_PageRow]]:
         """Read the next page of the order (skipping workers already seen: a reservation made
-        during the pass moves a worker's idle_since to now, so it can come round again)."""
+        during the pass moves a worker's idle_since to now, so it can come round again), with the
+        channel and reservation rows of its workers."""
         page: list[_PageRow] = []
+        details: list[_PageRow] = []
         while not page and not self._exhausted:
             stmt = self._stmt[self._after is not None]
             after = self._after or (None, None)
             params = {**self._params, "size": self._chunk, "idle": after[0], "worker_id": after[1]}
-            rows = self._session.execute(stmt, params).all()
+            rows: list[_PageRow] = []
+            result: _PageRow
+            for result in self._session.execute(stmt, params):
+                (rows if result[0] == _WORKER else details).append(result)
+            rows.sort(key=lambda row: (row[2], row[3]))  # (idle_since, id): the page's order
             if len(rows) < self._chunk:
                 self._exhausted = True
             if rows:
-                self._after = (rows[-1][1], rows[-1][2])
+                self._after = (rows[-1][2], rows[-1][3])
             self._chunk = min(self._chunk * 2, 1024)
             for row in rows:
-                if row[0] not in self._seen:
-                    self._seen.add(row[0])
+                if row[1] not in self._seen:
+                    self._seen.add(row[1])
                     page.append(row)
-        return page
+        return page, details
 
     def _load_next(self) -> None:
-        page = self._next_page()
-        sids = [row[0] for row in page if row[0] not in self._registry]
-        if sids:
-            self._register(sids, {row[0]: row for row in page})
-        self._loaded.extend(self._registry[row[0]] for row in page if row[0] in self._registry)
+        page, details = self._next_page()
+        new = {row[1]: row for row in page if row[1] not in self._registry}
+        if new:
+            self._register(new, details)
+        self._loaded.extend(self._registry[row[1]] for row in page if row[1] in self._registry)
 
-    def _register(self, sids: list[str], rows: dict[str, _PageRow]) -> None:
-        """Build the candidates of new workers: channels, usage and pending offers, in one query."""
+    def _register(self, rows: dict[str, _PageRow], details: list[_PageRow]) -> None:
+        """Build the candidates of new workers from their page rows and detail rows."""
         channels: dict[str, dict[str, ChannelRow]] = defaultdict(dict)
         per_worker: dict[str, dict[str, int]] = defaultdict(dict)
         pending: dict[str, set[str]] = defaultdict(set)
-        for kind, worker_sid, channel_sid, capacity, available, status, task_sid in (
-            self._session.execute(_CHANNELS_AND_RESERVATIONS_OF_WORKERS, {"sids": sids})
-        ):
-            if kind == 0:
-                channels[worker_sid][channel_sid] = ChannelRow(capacity, bool(available))
+        for detail in details:
+            kind, worker_sid, channel_sid = detail[0], detail[1], detail[10]
+            if worker_sid not in rows:
+                continue
+            if kind == _CHANNEL:
+                channels[worker_sid][channel_sid] = ChannelRow(detail[11], bool(detail[12]))
                 continue
             usage = per_worker[worker_sid]
             usage[channel_sid] = usage.get(channel_sid, 0) + 1
-            if status == "pending":
-                pending[worker_sid].add(task_sid)
-        for sid in sids:
-            row = rows.get(sid)
-            if row is None:
-                continue
+            if detail[13] == "pending":
+                pending[worker_sid].add(detail[14])
+        for sid, row in rows.items():
             self._registry[sid] = Candidate(
                 worker=WorkerRow(
-                    id=row[2],
+                    id=row[3],
                     sid=sid,
-                    friendly_name=row[3],
-                    attributes=row[4],
-                    idle_since=row[1],
-                    version=row[8],
+                    friendly_name=row[4],
+                    attributes=row[5],
+                    idle_since=row[2],
+                    version=row[9],
                 ),
-                activity=ActivityRow(sid=row[5], friendly_name=row[6], available=row[7]),
+                activity=ActivityRow(sid=row[6], friendly_name=row[7], available=row[8]),
                 channels=channels.get(sid, {}),
                 usage=per_worker.get(sid, {}),
                 pending_tasks=pending.get(sid, set()),
