@@ -22,9 +22,7 @@ from taskrouter_emulator.models import AccountClock, Reservation, Task, Workspac
 TOUCHED = "taskrouter_timer_workspaces"
 
 # Each inner query walks an index on (workspace_sid, due column) in order and stops at the first row.
-_REFRESH = text(
-    """
-    UPDATE workspace SET next_due_at = (
+_EARLIEST_DUE = """
       SELECT MIN(due) FROM (
         SELECT (SELECT timeout_at FROM reservation
                  WHERE workspace_sid = :ws AND timeout_at IS NOT NULL
@@ -45,10 +43,17 @@ _REFRESH = text(
                  WHERE workspace_sid = :ws AND delete_at IS NOT NULL
                  ORDER BY delete_at LIMIT 1)
       ) AS candidates
+"""
+# The row is written only when the time changes (most writes leave it as it was): fewer pages for
+# SQLite's WAL, fewer row versions for PostgreSQL. "IS NOT" is SQLite's null-safe comparison (its
+# "IS DISTINCT FROM" needs SQLite 3.39).
+_REFRESH = {
+    dialect: text(
+        f"UPDATE workspace SET next_due_at = ({_EARLIEST_DUE}) "
+        f"WHERE sid = :ws AND next_due_at {distinct} ({_EARLIEST_DUE})"
     )
-    WHERE sid = :ws
-    """
-)
+    for dialect, distinct in (("postgresql", "IS DISTINCT FROM"), ("sqlite", "IS NOT"))
+}
 
 
 def touch(session: Session, workspace_sid: str) -> None:
@@ -58,8 +63,9 @@ def touch(session: Session, workspace_sid: str) -> None:
 
 def refresh(session: Session, workspace_sids: set[str]) -> None:
     """Recompute `next_due_at` of the given workspaces from their rows."""
+    statement = _REFRESH[session.get_bind().dialect.name]
     for sid in sorted(workspace_sids):
-        session.execute(_REFRESH, {"ws": sid})
+        session.execute(statement, {"ws": sid})
 
 
 def is_due(workspace: Workspace, clock: Clock) -> bool:
