@@ -18,25 +18,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskrouter_emulator.clock import Clock
 from taskrouter_emulator.models import AccountClock, Reservation, Task, Workspace
+from taskrouter_emulator.models.task import LIVE_EXPIRY, PENDING_TIMEOUT, WAITING_STEP_TIMEOUT
 
 TOUCHED = "taskrouter_timer_workspaces"
 
-# Each inner query walks an index on (workspace_sid, due column) in order and stops at the first row.
-_EARLIEST_DUE = """
+# Each inner query walks a partial index on (workspace_sid, due column) in order and stops at the
+# first row (the conditions are the indexes' own: models/task.py).
+_EARLIEST_DUE = f"""
       SELECT MIN(due) FROM (
         SELECT (SELECT timeout_at FROM reservation
-                 WHERE workspace_sid = :ws AND timeout_at IS NOT NULL
-                   AND reservation_status = 'pending'
+                 WHERE workspace_sid = :ws AND {PENDING_TIMEOUT}
                  ORDER BY timeout_at LIMIT 1) AS due
         UNION ALL
         SELECT (SELECT step_timeout_at FROM task
-                 WHERE workspace_sid = :ws AND step_timeout_at IS NOT NULL
-                   AND assignment_status IN ('pending', 'reserved')
+                 WHERE workspace_sid = :ws AND {WAITING_STEP_TIMEOUT}
                  ORDER BY step_timeout_at LIMIT 1)
         UNION ALL
         SELECT (SELECT expires_at FROM task
-                 WHERE workspace_sid = :ws AND expires_at IS NOT NULL
-                   AND assignment_status IN ('pending', 'reserved', 'assigned', 'wrapping')
+                 WHERE workspace_sid = :ws AND {LIVE_EXPIRY}
                  ORDER BY expires_at LIMIT 1)
         UNION ALL
         SELECT (SELECT delete_at FROM task
@@ -97,7 +96,9 @@ def due_workspaces(
     )
 
 
-def due_on_running_clocks(session: Session, base_now: datetime, *, limit: int = 100) -> list[Workspace]:
+def due_on_running_clocks(
+    session: Session, base_now: datetime, *, limit: int = 100
+) -> list[Workspace]:
     """Return workspaces with a timer due whose account's time runs (not frozen), earliest first.
 
     Frozen accounts need no polling: their time moves only through `/emulator/clock`, which fires
