@@ -43,6 +43,11 @@ class WalCheckpointer:
         event.listen(engine, "connect", self._on_connect)
         event.listen(engine, "commit", self._on_commit)
 
+    @property
+    def pending(self) -> bool:
+        """Whether a committed write awaits its checkpoint round."""
+        return self._written.is_set()
+
     def start(self) -> None:
         """Start the thread."""
         self._thread.start()
@@ -68,9 +73,11 @@ class WalCheckpointer:
         try:
             while True:
                 self._written.wait()
+                # Cleared before gathering: the commit event fires just before COMMIT runs, so a
+                # commit signalled from now on is checkpointed by this round or the next one.
+                self._written.clear()
                 if not self._stop.is_set():
                     self._stop.wait(self._gather)
-                self._written.clear()
                 try:
                     if connection is None:
                         connection = private_sqlite_connection(self._engine)

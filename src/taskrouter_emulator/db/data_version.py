@@ -144,7 +144,9 @@ class PostgresSnapshot:
             row = await cursor.fetchone()
         except Exception:
             _warn_once(
-                self, "could not read PostgreSQL's snapshot (PostgreSQL 13 or newer is needed)"
+                self,
+                "could not read PostgreSQL's snapshot and what rides with it "
+                "(pg_current_snapshot() needs PostgreSQL 13 or newer)",
             )
             self._connection = None
             return None

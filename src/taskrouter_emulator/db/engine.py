@@ -123,8 +123,9 @@ def make_engine(url: str) -> Engine:
 
 
 def private_sqlite_connection(engine: Engine) -> Any:
-    """Open a driver connection to the engine's SQLite file outside its pool (same connect
-    arguments), in autocommit; for background readers that must never hold a pool connection."""
+    """Open a driver connection to the engine's SQLite file outside its pool (the URL's arguments,
+    not the engine's `connect_args`), in autocommit; for background work that must never hold a
+    pool connection."""
     dialect = engine.dialect
     args, kwargs = dialect.create_connect_args(engine.url)
     connection = dialect.loaded_dbapi.connect(*args, **kwargs)

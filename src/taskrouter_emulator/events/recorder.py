@@ -77,12 +77,18 @@ def _postgres_events_statement() -> TextClause:
     def names(table: Table) -> str:
         return ", ".join(column.name for column in table.c if column.name != "id")
 
-    events, event_counts = names(_EVENT_TABLE), names(_COUNT_TABLE)
+    def rows_of(table: Table, parameter: str) -> str:
+        # Rows in array order (WITH ORDINALITY makes it explicit, not a plan's accident).
+        columns = names(table)
+        return (
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM ROWS FROM "
+            f"(json_populate_recordset(NULL::{table.name}, CAST(:{parameter} AS json))) "
+            "WITH ORDINALITY AS r ORDER BY r.ordinality"
+        )
+
     return text(
-        f"WITH inserted AS (INSERT INTO event ({events}) SELECT {events} "
-        "FROM json_populate_recordset(NULL::event, CAST(:events AS json))), "
-        f"counted AS (INSERT INTO event_count ({event_counts}) SELECT {event_counts} "
-        "FROM json_populate_recordset(NULL::event_count, CAST(:counts AS json)) "
+        f"WITH inserted AS ({rows_of(_EVENT_TABLE, 'events')}), "
+        f"counted AS ({rows_of(_COUNT_TABLE, 'counts')} "
         f"ON CONFLICT ({', '.join(counts.KEY)}) "
         "DO UPDATE SET count = event_count.count + excluded.count) "
         "SELECT pg_notify(:channel, '')"
@@ -111,8 +117,8 @@ def _insert_recorded_events(session: Session) -> None:
         session.execute(
             _POSTGRES_EVENTS,
             {
-                "events": json.dumps(rows, default=_json_value),
-                "counts": json.dumps(counts.count_rows(tallied)),
+                "events": json.dumps(rows, default=_json_value, ensure_ascii=False),
+                "counts": json.dumps(counts.count_rows(tallied), ensure_ascii=False),
                 "channel": EVENTS_CHANNEL,
             },
         )

@@ -41,14 +41,14 @@ def read_faults(engine: Engine, sql: str, *params: object) -> list[Any]:
         driver = connection.driver_connection
         if postgres:
             driver.autocommit = True  # type: ignore[union-attr]
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            return list(cursor.fetchall())
-        finally:
-            if postgres:
-                driver.autocommit = False  # type: ignore[union-attr]
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        rows = list(cursor.fetchall())
+        if postgres:
+            driver.autocommit = False  # type: ignore[union-attr]
+        return rows
     finally:
+        # After a failure the connection may be unusable; the pool discards it if so.
         connection.close()
 
 
@@ -58,14 +58,18 @@ class FaultPresence:
     def __init__(self, *, sees_every_change: bool) -> None:
         self._sees_every_change = sees_every_change
         self._lock = threading.Lock()
-        self._accounts: frozenset[str] | None = None
-        self._version: object | None = None
+        # (accounts with faults, the data version they were read at), replaced as one value so the
+        # event loop never pairs one read's accounts with another's version.
+        self._known: tuple[frozenset[str], object | None] | None = None
         self._generation = 0
 
     def known(self, account_sid: str, version: object | None) -> bool | None:
         """Tell whether the account has faults at the database's data `version`, or None if unknown."""
-        accounts = self._accounts
-        if accounts is None or not (self._sees_every_change or self._current(version)):
+        known = self._known
+        if known is None:
+            return None
+        accounts, known_version = known
+        if not (self._sees_every_change or (version is not None and version == known_version)):
             return None
         return account_sid in accounts
 
@@ -80,8 +84,7 @@ class FaultPresence:
         accounts = frozenset(str(row[0]) for row in rows)
         with self._lock:
             if generation == self._generation and (self._sees_every_change or version is not None):
-                self._accounts = accounts
-                self._version = version
+                self._known = (accounts, version)
         return accounts
 
     @property
@@ -92,17 +95,13 @@ class FaultPresence:
     def seen(self, value: Any, version: str) -> None:
         """Remember the accounts with faults as of data version `version`."""
         with self._lock:
-            self._accounts = frozenset(str(sid) for sid in value or ())
-            self._version = version
-
-    def _current(self, version: object | None) -> bool:
-        return version is not None and version == self._version
+            self._known = (frozenset(str(sid) for sid in value or ()), version)
 
     def forget(self) -> None:
         """Drop what is known (a change to the fault table was committed)."""
         with self._lock:
             self._generation += 1
-            self._accounts = None
+            self._known = None
 
     def install(self, factory: sessionmaker[Session]) -> None:
         """Forget what is known whenever a session of `factory` commits a change to the faults."""
