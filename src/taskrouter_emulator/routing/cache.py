@@ -53,6 +53,8 @@ class Entry:
     workflows: dict[str, Workflow | None] = field(default_factory=dict)
     # The SID of the workspace's only workflow ("" when it has none or several), once asked.
     only_workflow: str | None = None
+    # The queues whose members are not indexed (`TaskQueue.members_indexed`), once asked.
+    unindexed_queues: list[str] | None = None
     configurations: dict[str, RoutingConfiguration | None] = field(default_factory=dict)
 
 

@@ -7,6 +7,7 @@ configuration version, so a request usually reads none of them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -80,6 +81,29 @@ class RowsBySid(Generic[M]):
         self._rows[sid] = row
         return row
 
+    def get_many(self, sids: Iterable[str]) -> dict[str, M]:
+        """Return the rows with these SIDs in the workspace (the ones not known yet in one query)."""
+        wanted = {sid for sid in sids if sid}
+        shared = self._shared if self._shared is not None else {}
+        missing = [sid for sid in wanted if sid not in self._rows and sid not in shared]
+        if missing:
+            model = self._model
+            found = {
+                row.sid: row
+                for row in self._session.scalars(
+                    select(model).where(
+                        model.sid.in_(missing), model.workspace_sid == self._workspace_sid
+                    )
+                )
+            }
+            for sid in missing:
+                row = found.get(sid)
+                self._rows[sid] = row
+                if self._shared is not None:
+                    self._shared[sid] = cache.detached(row) if row is not None else None
+        rows = {sid: self.get(sid) for sid in wanted}
+        return {sid: row for sid, row in rows.items() if row is not None}
+
     def __contains__(self, sid: object) -> bool:
         return isinstance(sid, str) and self.get(sid) is not None
 
@@ -144,6 +168,23 @@ class RoutingContext:
             _configurations=entry.configurations if entry is not None else {},
             _entry=entry,
         )
+
+    def unindexed_queues(self) -> list[str]:
+        """Return the workspace's queues whose members are evaluated per candidate (not indexed)."""
+        entry = self._entry
+        if entry is not None and entry.unindexed_queues is not None:
+            return entry.unindexed_queues
+        found = list(
+            self.session.scalars(
+                select(TaskQueue.sid).where(
+                    TaskQueue.workspace_sid == self.workspace.sid,
+                    TaskQueue.members_indexed.is_(False),
+                )
+            )
+        )
+        if entry is not None:
+            entry.unindexed_queues = found
+        return found
 
     def only_workflow(self) -> Workflow | None:
         """Return the workspace's single workflow when it has exactly one."""

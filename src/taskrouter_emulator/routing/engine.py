@@ -244,9 +244,7 @@ def _route_workers(ctx: RoutingContext, worker_sids: Collection[str]) -> Iterato
     )
     if not candidates and not any(t.ignore_capacity for t in direct_tasks):
         return
-    queue_sids = members.queues_of(session, worker_sids) | set(
-        members.unindexed_queues(session, ctx.workspace.sid)
-    )
+    queue_sids = members.queues_of(session, worker_sids) | set(ctx.unindexed_queues())
     rooms = _channels_with_room(candidates, ctx)
     outstanding = _PendingCounts(ctx)
     outstanding.prefetch(t for t in direct_tasks if t.assignment_status == "reserved")
@@ -289,13 +287,8 @@ def _waiting_in_queues(
 ) -> Iterator[Task]:
     """Yield the waiting tasks of the queues with this task order, in routing order, page by page."""
     session = ctx.session
-    sids = list(
-        session.scalars(
-            select(TaskQueue.sid).where(
-                TaskQueue.sid.in_(list(queue_sids)), TaskQueue.task_order == order
-            )
-        )
-    )
+    queues = ctx.queues.get_many(queue_sids)
+    sids = sorted(sid for sid, queue in queues.items() if queue.task_order == order)
     if not sids:
         return
     moment = Task.virtual_start_time

@@ -138,14 +138,3 @@ def queues_of(session: Session, worker_sids: Iterable[str]) -> set[str]:
             )
         )
     )
-
-
-def unindexed_queues(session: Session, workspace_sid: str) -> list[str]:
-    """Return the workspace's queues whose members are evaluated per candidate."""
-    return list(
-        session.scalars(
-            select(TaskQueue.sid).where(
-                TaskQueue.workspace_sid == workspace_sid, TaskQueue.members_indexed.is_(False)
-            )
-        )
-    )
