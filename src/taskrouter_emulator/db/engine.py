@@ -11,10 +11,12 @@ SQLite's sleeping busy handler.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from taskrouter_emulator.errors import ServiceUnavailable
 
@@ -28,6 +30,9 @@ ADMITTED_REQUESTS = 32
 BACKGROUND_CONNECTIONS = 12
 # A request that cannot get a connection or the write slot within this time answers 503 quickly.
 SATURATION_TIMEOUT = 10.0
+# A pooled PostgreSQL connection idle for longer is pinged before reuse (`_ping_idle_connections`).
+PING_AFTER_IDLE = 1.0
+_LAST_USED = "taskrouter_last_used"
 _READ_OPTION = "taskrouter_read_only"
 # Set in a pool connection's `info` while it holds the SQLite write lock (a write transaction).
 WRITE_LOCK_HELD = "taskrouter_write_lock_held"
@@ -56,12 +61,11 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     pool_size = REQUEST_THREADS + BACKGROUND_CONNECTIONS
     if not is_sqlite(url):
-        return create_engine(
+        engine = create_engine(
             url,
             pool_size=pool_size,
             max_overflow=0,
             pool_timeout=SATURATION_TIMEOUT,
-            pool_pre_ping=True,
             # Most recently used first: the connections in use stay few and warm (psycopg prepares a
             # statement after a few runs on the same connection), instead of rotating through all.
             pool_use_lifo=True,
@@ -69,6 +73,8 @@ def make_engine(url: str) -> Engine:
             # processes) fails with LockNotAvailable, answered 503, instead of hanging forever.
             connect_args={"connect_timeout": 5, "options": "-c lock_timeout=10000"},
         )
+        _ping_idle_connections(engine)
+        return engine
 
     engine = create_engine(
         url,
@@ -120,6 +126,36 @@ def make_engine(url: str) -> Engine:
         _release(record.info)
 
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before reuse only if it sat idle for a while.
+
+    A connection can die while it sits in the pool (PostgreSQL restarted, a proxy timed it out);
+    a ping on checkout finds that and the pool connects afresh, so the request never sees it.
+    SQLAlchemy's `pool_pre_ping` pings on every checkout, a round trip per request; a connection
+    that was in use within the last `PING_AFTER_IDLE` seconds is handed out without one.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < PING_AFTER_IDLE:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another one.
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection is gone")
 
 
 def private_sqlite_connection(engine: Engine) -> Any:
