@@ -28,10 +28,14 @@ def test_writes_are_checkpointed_in_the_background_and_reads_are_not_counted(tmp
     engine = make_engine(f"sqlite:///{path}")
     checkpointer = WalCheckpointer(engine, gather_seconds=0.01)
     with engine.begin() as connection:
-        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == FALLBACK_PAGES
+        # Not started yet: SQLite's own automatic checkpoints (every 1,000 pages).
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
         connection.execute(text("CREATE TABLE item (n INTEGER)"))
+    engine.dispose()
     checkpointer.start()
     try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == FALLBACK_PAGES
         eventually(lambda: checkpointer.checkpoints == 1)  # the CREATE TABLE's round
         with read_engine(engine).begin() as reader:
             reader.execute(text("SELECT count(*) FROM item")).scalar()

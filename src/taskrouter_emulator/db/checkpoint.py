@@ -59,9 +59,11 @@ class WalCheckpointer:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
-    @staticmethod
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
+    def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        # Only while the thread runs: an app that is built but never started (a script's set-up)
+        # keeps SQLite's own checkpoints.
+        if self._thread.is_alive() and not self._stop.is_set():
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
 
     def _on_commit(self, connection: Any) -> None:
         # Only write transactions (they hold the engine's write lock) add pages to the WAL.
