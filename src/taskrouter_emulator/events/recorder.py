@@ -59,9 +59,11 @@ _PENDING_EVENTS = "taskrouter_pending_events"
 _SAVEPOINT_MARKS = "taskrouter_event_savepoints"
 # Set in `Session.info` once the transaction has inserted events (the bridge wakes its poller on commit).
 EVENTS_INSERTED = "taskrouter_events_inserted"
+_EVENT_TABLE = cast(Table, Event.__table__)
+_COUNT_TABLE = cast(Table, EventCount.__table__)
 # Built once: run with the list of rows (executemany, batched into multi-row VALUES where the
 # driver allows), in the order they were recorded, so event ids follow that order.
-_INSERT_EVENTS = insert(cast(Table, Event.__table__))
+_INSERT_EVENTS = insert(_EVENT_TABLE)
 
 
 def _postgres_events_statement() -> TextClause:
@@ -101,8 +103,6 @@ def _json_value(value: object) -> str:
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
-_EVENT_TABLE = cast(Table, Event.__table__)
-_COUNT_TABLE = cast(Table, EventCount.__table__)
 _POSTGRES_EVENTS = _postgres_events_statement()
 
 

@@ -212,6 +212,18 @@ _PageQuery = CompoundSelect[*tuple[Any, ...]]
 _AnySelect = Select[*tuple[Any, ...]]
 _PageRow = Row[*tuple[Any, ...]]
 _WORKER, _CHANNEL, _RESERVATION = 0, 1, 2
+# The page's columns (labels of `_page_query`'s select), in result order after the kind.
+_WORKER_COLUMNS = (
+    "worker_sid",
+    "idle_since",
+    "id",
+    "friendly_name",
+    "attributes",
+    "activity_sid",
+    "activity_name",
+    "activity_available",
+    "version",
+)
 
 
 @lru_cache(maxsize=64)
@@ -271,8 +283,13 @@ def _with_details(page_select: _AnySelect) -> _PageQuery:
         return cast(null(), column.type)
 
     workers = [page.c[name] for name in _WORKER_COLUMNS]
-    details = (WorkerChannel.task_channel_sid, WorkerChannel.configured_capacity,
-               WorkerChannel.available, Reservation.reservation_status, Reservation.task_sid)
+    details = (
+        WorkerChannel.task_channel_sid,
+        WorkerChannel.configured_capacity,
+        WorkerChannel.available,
+        Reservation.reservation_status,
+        Reservation.task_sid,
+    )
     return union_all(
         select(literal(_WORKER, Integer), *workers, *map(nothing, details)),
         select(
@@ -294,19 +311,6 @@ def _with_details(page_select: _AnySelect) -> _PageQuery:
             Reservation.reservation_status.in_(ACTIVE_RESERVATION_STATUSES),
         ),
     )
-
-
-_WORKER_COLUMNS = (
-    "worker_sid",
-    "idle_since",
-    "id",
-    "friendly_name",
-    "attributes",
-    "activity_sid",
-    "activity_name",
-    "activity_available",
-    "version",
-)
 
 
 def _with_room(stmt: _AnySelect, *, multitasking: bool) -> _AnySelect:
